@@ -1,0 +1,38 @@
+"""stable_ppo2: Stable-Baselines 2 PPO2 on TensorFlow 2, gymnasium and current Python."""
+import os
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(HERE, "README.md"), encoding="utf-8") as readme:
+    LONG_DESCRIPTION = readme.read()
+
+setup(
+    name="stable_ppo2",
+    version="0.1.0",
+    description="Stable-Baselines 2 PPO2 ported to TensorFlow 2 / Keras, gymnasium and Python 3.11",
+    long_description=LONG_DESCRIPTION,
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["stable_ppo2", "stable_ppo2.*"]),
+    python_requires=">=3.9",
+    install_requires=[
+        "tensorflow>=2.16,<2.22",
+        "tensorflow-probability[tf]>=0.24,<0.26",
+        "gymnasium[classic-control]>=1.0,<1.5",
+        "numpy>=1.26,<3",
+        "cloudpickle>=3.0,<4",
+        "pandas>=2.0",
+        "matplotlib>=3.7",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "atari": ["gymnasium[atari]>=1.0,<1.5", "ale-py>=0.9", "opencv-python-headless>=4.8"],
+        "box2d": ["gymnasium[box2d]>=1.0,<1.5"],
+        "tests": ["pytest>=7", "pytest-timeout>=2.1", "pyyaml>=6"],
+    },
+    license="MIT",
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

@@ -1,0 +1,426 @@
+"""Base classes of SB2 models: environment handling, seeding, prediction, parameters, files.
+
+:class:`BaseRLModel` holds what every algorithm shares; :class:`ActorCriticRLModel` adds the
+actor-critic ``predict``/``action_probability``. PPO2 (``stable_ppo2.ppo2``) builds on them.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from abc import ABC, abstractmethod
+from collections import OrderedDict, deque
+from typing import IO, Any, Dict, List, Optional, Union
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from stable_ppo2 import logger
+from stable_ppo2.common.callbacks import BaseCallback, CallbackList, ConvertCallback
+from stable_ppo2.common.input import check_observation_space
+from stable_ppo2.common.misc_util import set_global_seeds
+from stable_ppo2.common.policies import get_policy_from_name
+from stable_ppo2.common.save_util import load_from_file, save_to_pickle, save_to_zip
+from stable_ppo2.common.vec_env import DummyVecEnv, VecEnv, unwrap_vec_normalize
+
+SUPPORTED_ACTION_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+
+
+def _make_env_from_id(env_id: str):
+    try:
+        return gym.make(env_id)
+    except gym.error.Error as error:
+        raise ValueError(f"Could not create the environment {env_id!r}: {error}") from error
+
+
+def _check_spaces(observation_space, action_space) -> None:
+    check_observation_space(observation_space)
+    if not isinstance(action_space, SUPPORTED_ACTION_SPACES):
+        raise NotImplementedError(
+            f"Error: PPO2 does not support action spaces of type {type(action_space).__name__} "
+            f"({action_space}). Supported: Box, Discrete, MultiDiscrete, MultiBinary.")
+
+
+class SetVerbosity:
+    """Silence stable_ppo2's logger while ``verbose <= 0`` (restored on exit), as SB2."""
+
+    def __init__(self, verbose: int = 0):
+        self.verbose = verbose
+
+    def __enter__(self):
+        self.log_level = logger.get_level()
+        if self.verbose <= 0:
+            logger.set_level(logger.DISABLED)
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        logger.set_level(self.log_level)
+
+
+class BaseRLModel(ABC):
+    """Environment, seeding, callbacks, parameters and files, shared by every model."""
+
+    def __init__(self, policy, env, verbose=0, *, requires_vec_env, policy_base, policy_kwargs=None,
+                 seed=None, n_cpu_tf_sess=None):
+        if isinstance(policy, str) and policy_base is not None:
+            self.policy = get_policy_from_name(policy_base, policy)
+        else:
+            self.policy = policy
+        self.env = env
+        self.verbose = verbose
+        self._requires_vec_env = requires_vec_env
+        self.policy_kwargs = {} if policy_kwargs is None else policy_kwargs
+        self.observation_space = None
+        self.action_space = None
+        self.n_envs = None
+        self._vectorize_action = False
+        self.num_timesteps = 0
+        self.graph = None
+        self.sess = None
+        self.params = None
+        self.seed = seed
+        self._param_load_ops = None
+        self.n_cpu_tf_sess = n_cpu_tf_sess
+        self.episode_reward = None
+        self.ep_info_buf = None
+
+        if env is not None:
+            if isinstance(env, str):
+                if self.verbose >= 1:
+                    print("Creating environment from the given name, wrapped in a DummyVecEnv.")
+                env_id = env
+                self.env = env = DummyVecEnv([lambda: _make_env_from_id(env_id)])
+            self.observation_space = env.observation_space
+            self.action_space = env.action_space
+            _check_spaces(self.observation_space, self.action_space)
+            if requires_vec_env:
+                if isinstance(env, VecEnv):
+                    self.n_envs = env.num_envs
+                else:
+                    if self.verbose >= 1:
+                        print("Wrapping the env in a DummyVecEnv.")
+                    single_env = env
+                    self.env = DummyVecEnv([lambda: single_env])
+                    self.n_envs = 1
+            else:
+                self.n_envs = 1
+        self._vec_normalize_env = unwrap_vec_normalize(self.env)
+
+    # ------------------------------------------------------------------------------ environment
+    def get_env(self):
+        """The VecEnv the model trains on (None if it has none)."""
+        return self.env
+
+    def get_vec_normalize_env(self):
+        """The ``VecNormalize`` wrapper around the training env, or None."""
+        return self._vec_normalize_env
+
+    def set_env(self, env) -> None:
+        """Replace the training env; its spaces must equal the model's."""
+        if env is None and self.env is None:
+            if self.verbose >= 1:
+                print("Loading a model without an environment, "
+                      "this model cannot be trained until it has a valid environment.")
+            return
+        if env is None:
+            raise ValueError("Error: trying to replace the current environment with None")
+        if env.observation_space != self.observation_space:
+            raise ValueError(f"Error: the environment's observation space {env.observation_space} "
+                             f"differs from the model's {self.observation_space}")
+        if env.action_space != self.action_space:
+            raise ValueError(f"Error: the environment's action space {env.action_space} "
+                             f"differs from the model's {self.action_space}")
+        if self._requires_vec_env:
+            if not isinstance(env, VecEnv):
+                raise ValueError("Error: the environment passed is not a vectorized environment, "
+                                 f"however {type(self).__name__} requires it (wrap it in a DummyVecEnv)")
+            self._check_n_envs(env.num_envs)
+            self.n_envs = env.num_envs
+        self.env = env
+        self._vec_normalize_env = unwrap_vec_normalize(env)
+        self.episode_reward = None
+        self.ep_info_buf = None
+        self._on_env_changed()
+
+    def _check_n_envs(self, n_envs: int) -> None:
+        """Hook: raise if the model cannot train with ``n_envs`` environments."""
+
+    def _on_env_changed(self) -> None:
+        """Hook: drop state tied to the previous env (runner, batch sizes)."""
+
+    # ------------------------------------------------------------------------------ learning helpers
+    def _init_num_timesteps(self, reset_num_timesteps: bool = True) -> bool:
+        if reset_num_timesteps:
+            self.num_timesteps = 0
+        return self.num_timesteps == 0
+
+    def _init_callback(self, callback) -> BaseCallback:
+        if isinstance(callback, list):
+            callback = CallbackList(callback)
+        if not isinstance(callback, BaseCallback):
+            callback = ConvertCallback(callback)
+        callback.init_callback(self)
+        return callback
+
+    def _setup_learn(self) -> None:
+        if self.env is None:
+            raise ValueError("Error: cannot train the model without a valid environment, please set "
+                             "an environment with set_env(self, env) method.")
+        if self.episode_reward is None:
+            self.episode_reward = np.zeros((self.n_envs,))
+        if self.ep_info_buf is None:
+            self.ep_info_buf = deque(maxlen=100)
+
+    def set_random_seed(self, seed: Optional[int]) -> None:
+        """Seed Python, numpy and TF, the env (env i gets ``seed + i``) and the action spaces."""
+        if seed is None:
+            return
+        set_global_seeds(seed)
+        if self.env is not None:
+            self.env.seed(seed)
+            self.env.action_space.seed(seed)
+        self.action_space.seed(seed)
+
+    @abstractmethod
+    def setup_model(self):
+        ...
+
+    @abstractmethod
+    def learn(self, total_timesteps, callback=None, log_interval=100, tb_log_name="run",
+              reset_num_timesteps=True):
+        ...
+
+    # ------------------------------------------------------------------------------ parameters
+    @abstractmethod
+    def get_parameter_list(self) -> List[Any]:
+        ...
+
+    def get_parameters(self) -> "OrderedDict[str, np.ndarray]":
+        """SB2 name (``model/pi_fc0/w:0``) -> value, in parameter order."""
+        return OrderedDict((variable.name, variable.numpy()) for variable in self.get_parameter_list())
+
+    def load_parameters(self, load_path_or_dict, exact_match: bool = True) -> None:
+        """Set parameters from a dict, a list in parameter order, or a model file (path/file-like).
+
+        Everything is checked (names, shapes) before anything is assigned, so a failed call
+        changes nothing. ``exact_match=True`` requires every parameter to be given.
+        """
+        variables = OrderedDict((v.name, v) for v in self.get_parameter_list())
+        if isinstance(load_path_or_dict, dict):
+            params = load_path_or_dict
+        elif isinstance(load_path_or_dict, list):
+            warnings.warn("Loading model parameters from a list. This has been replaced with parameter "
+                          "dictionaries with variable names and parameters. If you are loading from a "
+                          "file, consider re-saving the file.", DeprecationWarning)
+            if len(load_path_or_dict) != len(variables):
+                raise ValueError(f"Got a list of {len(load_path_or_dict)} parameters, the model has "
+                                 f"{len(variables)}")
+            params = dict(zip(variables.keys(), load_path_or_dict))
+        else:
+            _, params = load_from_file(load_path_or_dict, load_data=False)
+            if isinstance(params, list):
+                params = dict(zip(variables.keys(), params))
+        unknown = [name for name in params if name not in variables]
+        if unknown:
+            raise KeyError(f"Parameters not in the model: {', '.join(unknown)}. "
+                           f"Model parameters: {', '.join(variables)}")
+        if exact_match:
+            missing = [name for name in variables if name not in params]
+            if missing:
+                raise RuntimeError("Load dictionary did not contain all variables. "
+                                   f"Missing variables: {', '.join(missing)}")
+        arrays = {}
+        for name, value in params.items():
+            value = np.asarray(value, dtype=variables[name].dtype.as_numpy_dtype)
+            if tuple(value.shape) != tuple(variables[name].shape):
+                raise ValueError(f"Parameter {name} has shape {value.shape}, the model expects "
+                                 f"{tuple(variables[name].shape)}")
+            arrays[name] = value
+        for name, value in arrays.items():
+            variables[name].assign(value)
+        self._on_parameters_changed()
+
+    def _on_parameters_changed(self) -> None:
+        """Hook: refresh anything derived from the parameters (numpy weight copies)."""
+
+    # ------------------------------------------------------------------------------ files
+    @abstractmethod
+    def _get_save_data(self) -> Dict[str, Any]:
+        ...
+
+    def save(self, save_path: Union[str, os.PathLike, IO[bytes]], cloudpickle: bool = False) -> None:
+        """Save hyperparameters and parameters in SB2's zip format (``cloudpickle=True``: legacy pickle)."""
+        data, params = self._get_save_data(), self.get_parameters()
+        if cloudpickle:
+            save_to_pickle(save_path, data, params)
+        else:
+            save_to_zip(save_path, data, params)
+
+    @classmethod
+    def _load_from_file(cls, load_path, load_data=True, custom_objects=None):
+        return load_from_file(load_path, load_data=load_data, custom_objects=custom_objects)
+
+    @classmethod
+    def load(cls, load_path, env=None, custom_objects=None, **kwargs):
+        """Load a model saved by stable_ppo2 or SB2.
+
+        Keyword arguments override the stored attributes (``policy=MyPolicy``, ``verbose=1``...);
+        like ``custom_objects``, entries given this way are never deserialised from the file.
+        """
+        replaced = dict(custom_objects or {})
+        replaced.update({key: value for key, value in kwargs.items() if key != "policy_kwargs"})
+        data, params = cls._load_from_file(load_path, custom_objects=replaced)
+        if "policy_kwargs" in kwargs and kwargs["policy_kwargs"] != data["policy_kwargs"]:
+            raise ValueError(f"The specified policy kwargs do not equal the stored policy kwargs. "
+                             f"Stored kwargs: {data['policy_kwargs']}, specified kwargs: "
+                             f"{kwargs['policy_kwargs']}")
+        model = cls(policy=data["policy"], env=None, _init_setup_model=False)
+        model.__dict__.update(data)
+        model.__dict__.update(kwargs)
+        model.set_env(env)
+        model.setup_model()
+        model.load_parameters(params)
+        return model
+
+    # ------------------------------------------------------------------------------ prediction
+    @staticmethod
+    def _is_vectorized_observation(observation: np.ndarray, observation_space) -> bool:
+        """Whether ``observation`` is a batch (SB2's rules), with a clear error for wrong shapes."""
+        shape = observation.shape
+        if isinstance(observation_space, spaces.Box):
+            if shape == observation_space.shape:
+                return False
+            if shape[1:] == observation_space.shape:
+                return True
+            raise ValueError(f"Error: Unexpected observation shape {shape} for Box environment, please "
+                             f"use {observation_space.shape} or (n_env, {', '.join(map(str, observation_space.shape))}) "
+                             "for the observation shape.")
+        if isinstance(observation_space, spaces.Discrete):
+            if shape == ():
+                return False
+            if len(shape) == 1:
+                return True
+            raise ValueError(f"Error: Unexpected observation shape {shape} for Discrete environment, "
+                             "please use () or (n_env,) for the observation shape.")
+        if isinstance(observation_space, spaces.MultiDiscrete):
+            n_dims = len(observation_space.nvec)
+            if shape == (n_dims,):
+                return False
+            if len(shape) == 2 and shape[1] == n_dims:
+                return True
+            raise ValueError(f"Error: Unexpected observation shape {shape} for MultiDiscrete environment, "
+                             f"please use ({n_dims},) or (n_env, {n_dims}) for the observation shape.")
+        if isinstance(observation_space, spaces.MultiBinary):
+            n = observation_space.n
+            if shape == (n,):
+                return False
+            if len(shape) == 2 and shape[1] == n:
+                return True
+            raise ValueError(f"Error: Unexpected observation shape {shape} for MultiBinary environment, "
+                             f"please use ({n},) or (n_env, {n}) for the observation shape.")
+        raise ValueError(f"Error: Cannot determine if the observation is vectorized with the space "
+                         f"type {observation_space}.")
+
+
+class ActorCriticRLModel(BaseRLModel):
+    """A model with an actor-critic policy: ``predict`` and ``action_probability``."""
+
+    def __init__(self, policy, env, _init_setup_model, verbose=0, policy_base=None,
+                 requires_vec_env=False, policy_kwargs=None, seed=None, n_cpu_tf_sess=None):
+        super().__init__(policy, env, verbose=verbose, requires_vec_env=requires_vec_env,
+                         policy_base=policy_base, policy_kwargs=policy_kwargs, seed=seed,
+                         n_cpu_tf_sess=n_cpu_tf_sess)
+        self.act_model = None
+        self.train_model = None
+        self.step = None
+        self.proba_step = None
+        self.initial_state = None
+
+    def get_parameter_list(self):
+        return list(self.params)
+
+    def _prepare_observation(self, observation):
+        observation = np.array(observation)
+        vectorized = self._is_vectorized_observation(observation, self.observation_space)
+        observation = observation.reshape((-1,) + tuple(self.observation_space.shape))
+        return observation, vectorized
+
+    def predict(self, observation, state=None, mask=None, deterministic=False):
+        """Actions for one observation or a batch; Box actions are clipped to the bounds."""
+        if state is None:
+            state = self.initial_state
+        if mask is None:
+            mask = [False for _ in range(self.n_envs)]
+        observation, vectorized = self._prepare_observation(observation)
+        actions, _, states, _ = self.step(observation, state, mask, deterministic=deterministic)
+        if isinstance(self.action_space, spaces.Box):
+            actions = np.clip(actions, self.action_space.low, self.action_space.high)
+        if not vectorized:
+            if state is not None:
+                raise ValueError("Error: The environment must be vectorized when using recurrent policies.")
+            actions = actions[0]
+        return actions, states
+
+    def action_probability(self, observation, state=None, mask=None, actions=None, logp=False):
+        """The policy's action distribution, or the (log-)probability of ``actions`` (SB2 shapes)."""
+        if state is None:
+            state = self.initial_state
+        if mask is None:
+            mask = [False for _ in range(self.n_envs)]
+        observation, vectorized = self._prepare_observation(observation)
+        actions_proba = self.proba_step(observation, state, mask)
+        if len(actions_proba) == 0:
+            warnings.warn(f"Warning: action probability is not implemented for {type(self.action_space).__name__} "
+                          "action space. Returning None.")
+            return None
+        if actions is None:
+            ret = actions_proba
+        else:
+            ret = self._probability_of_actions(observation, actions_proba, np.array([actions]), logp)
+            if ret is None:
+                return None
+        if not vectorized:
+            if state is not None:
+                raise ValueError("Error: The environment must be vectorized when using recurrent policies.")
+            ret = ret[0]
+        return ret
+
+    def _probability_of_actions(self, observation, actions_proba, actions, logp):
+        batch = observation.shape[0]
+        space = self.action_space
+        prob = logprob = None
+        if isinstance(space, spaces.Discrete):
+            actions = actions.reshape((-1,))
+            self._check_action_batch(actions, batch)
+            prob = actions_proba[np.arange(actions.shape[0]), actions]
+        elif isinstance(space, spaces.MultiDiscrete):
+            actions = actions.reshape((-1, len(space.nvec)))
+            self._check_action_batch(actions, batch)
+            prob = np.prod([proba[np.arange(actions.shape[0]), actions[:, i]]
+                            for i, proba in enumerate(actions_proba)], axis=0)
+        elif isinstance(space, spaces.MultiBinary):
+            actions = actions.reshape((-1, space.n))
+            self._check_action_batch(actions, batch)
+            prob = np.prod(actions_proba * actions + (1 - actions_proba) * (1 - actions), axis=1)
+        elif isinstance(space, spaces.Box):
+            actions = actions.reshape((-1,) + space.shape)
+            mean, std = actions_proba
+            logstd = np.log(std)
+            n_elts = np.prod(mean.shape[1:])
+            log_normalizer = n_elts / 2 * np.log(2 * np.pi) + np.sum(logstd, axis=1)
+            logprob = -np.sum(np.square(actions - mean) / (2 * np.square(std)), axis=1) - log_normalizer
+        else:
+            warnings.warn(f"Warning: action_probability not implemented for {type(space).__name__} "
+                          "actions space. Returning None.")
+            return None
+        if logp:
+            result = logprob if logprob is not None else np.log(prob)
+        else:
+            result = prob if prob is not None else np.exp(logprob)
+        return result.reshape((-1, 1))
+
+    @staticmethod
+    def _check_action_batch(actions: np.ndarray, batch: int) -> None:
+        if actions.shape[0] != batch:
+            raise ValueError(f"Error: batch sizes differ for actions and observations "
+                             f"({actions.shape[0]} actions, {batch} observations).")

@@ -1,0 +1,76 @@
+"""Helpers that build monitored, vectorised environments (SB2's ``common.cmd_util``; Atari helpers not ported)."""
+import os
+from typing import Any, Callable, Dict, Optional, Type, Union
+
+import gymnasium
+
+from stable_ppo2.bench.monitor import Monitor
+from stable_ppo2.common.vec_env import DummyVecEnv, VecEnv
+
+
+def _check_env_id(env_id: str) -> None:
+    """Fail early, in this process, with a message naming an id that gymnasium does not know."""
+    if ":" in env_id:  # "module:EnvId" registers the env on import inside gymnasium.make; cannot check beforehand
+        return
+    try:
+        gymnasium.spec(env_id)
+    except gymnasium.error.Error as exc:
+        raise ValueError("Unknown environment id {!r}: it is not registered with gymnasium ({})".format(env_id, exc)) \
+            from exc
+
+
+def make_vec_env(
+    env_id: Union[str, Callable[..., Any]],
+    n_envs: int = 1,
+    seed: Optional[int] = None,
+    start_index: int = 0,
+    monitor_dir: Optional[str] = None,
+    wrapper_class: Optional[Callable[[gymnasium.Env], gymnasium.Env]] = None,
+    env_kwargs: Optional[Dict[str, Any]] = None,
+    vec_env_cls: Optional[Type[VecEnv]] = None,
+    vec_env_kwargs: Optional[Dict[str, Any]] = None,
+) -> VecEnv:
+    """Create ``n_envs`` copies of an env, each wrapped in a :class:`Monitor`, inside a VecEnv.
+
+    :param env_id: a gymnasium id (made with ``gymnasium.make(env_id, **env_kwargs)``) or an env class/callable
+        (called as ``env_id(**env_kwargs)``; old-gym-API envs are converted by the Monitor)
+    :param n_envs: number of envs
+    :param seed: if given, env of rank ``r`` is reset first with ``seed + r`` and its action space seeded with
+        ``seed + r``; ranks are ``start_index, ..., start_index + n_envs - 1``
+    :param start_index: rank of the first env
+    :param monitor_dir: if given, env ``r`` logs to ``monitor_dir/<r>.monitor.csv`` (the folder is created);
+        otherwise the Monitor keeps its statistics in memory only
+    :param wrapper_class: applied to each env after the Monitor
+    :param env_kwargs: keyword arguments for the env's constructor
+    :param vec_env_cls: VecEnv class, ``DummyVecEnv`` by default
+    :param vec_env_kwargs: keyword arguments for ``vec_env_cls``
+    """
+    env_kwargs = {} if env_kwargs is None else env_kwargs
+    vec_env_kwargs = {} if vec_env_kwargs is None else vec_env_kwargs
+    if isinstance(env_id, str):
+        _check_env_id(env_id)
+
+    def make_env(rank: int) -> Callable[[], gymnasium.Env]:
+        def _init() -> gymnasium.Env:
+            if isinstance(env_id, str):
+                env = gymnasium.make(env_id, **env_kwargs)
+            else:
+                env = env_id(**env_kwargs)
+            monitor_path = os.path.join(monitor_dir, str(rank)) if monitor_dir is not None else None
+            if monitor_path is not None:
+                os.makedirs(monitor_dir, exist_ok=True)
+            env = Monitor(env, filename=monitor_path)
+            if seed is not None:
+                # The first reset's seed goes through VecEnv.seed below (gymnasium envs are seeded by reset).
+                env.action_space.seed(seed + rank)
+            if wrapper_class is not None:
+                env = wrapper_class(env)
+            return env
+        return _init
+
+    if vec_env_cls is None:
+        vec_env_cls = DummyVecEnv
+    vec_env = vec_env_cls([make_env(i + start_index) for i in range(n_envs)], **vec_env_kwargs)
+    if seed is not None:
+        vec_env.seed(seed + start_index)
+    return vec_env

@@ -1,0 +1,84 @@
+"""Evaluate a trained model over a number of episodes (SB2's ``common.evaluation``)."""
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+import gymnasium
+import numpy as np
+
+from stable_ppo2.common.gym_compat import to_gymnasium
+from stable_ppo2.common.vec_env import VecEnv
+
+
+def evaluate_policy(
+    model: Any,
+    env: Any,
+    n_eval_episodes: int = 10,
+    deterministic: bool = True,
+    render: bool = False,
+    callback: Optional[Callable[[Dict[str, Any], Dict[str, Any]], Any]] = None,
+    reward_threshold: Optional[float] = None,
+    return_episode_rewards: bool = False,
+) -> Union[Tuple[float, float], Tuple[List[Any], List[int]]]:
+    """Run ``model`` for ``n_eval_episodes`` episodes and return the mean and std of the episode returns.
+
+    :param model: anything with ``predict(obs, state=None, mask=None, deterministic=...)``; recurrent models
+        (``model.initial_state`` not None) get the observation zero-padded to ``model.n_envs`` rows, real data in row 0
+    :param env: a gymnasium env (an old-gym-API env is converted) or a VecEnv holding exactly one env; a VecEnv is
+        reset only before the first episode since it resets itself when an episode ends
+    :param callback: called as ``callback(locals(), globals())`` after every step
+    :param reward_threshold: if given, an AssertionError is raised unless the mean return exceeds it
+    :param return_episode_rewards: return ``(episode_rewards, episode_lengths)`` instead of ``(mean, std)``.
+        With a VecEnv each episode reward is a 1-element array, as in SB2.
+    """
+    is_vec_env = isinstance(env, VecEnv)
+    if is_vec_env:
+        assert env.num_envs == 1, "You must pass only one environment when using this function"
+    elif not isinstance(env, gymnasium.Env):
+        env = to_gymnasium(env)
+
+    is_recurrent = getattr(model, "initial_state", None) is not None
+    if is_recurrent:
+        obs_space = getattr(model, "observation_space", None)
+        if obs_space is None:
+            obs_space = env.observation_space
+        padded_shape = (model.n_envs,) + tuple(obs_space.shape)
+
+    episode_rewards: List[Any] = []
+    episode_lengths: List[int] = []
+    for i in range(n_eval_episodes):
+        if not is_vec_env or i == 0:
+            obs = env.reset() if is_vec_env else env.reset()[0]
+            if is_recurrent:
+                # A recurrent policy only accepts batches of the size it was trained with.
+                zero_completed_obs = np.zeros(padded_shape)
+                zero_completed_obs[0] = np.reshape(obs, padded_shape[1:])
+                obs = zero_completed_obs
+        done, state = False, None
+        episode_reward = 0.0
+        episode_length = 0
+        while not done:
+            action, state = model.predict(obs, state=state, deterministic=deterministic)
+            if is_vec_env:
+                new_obs, reward, done, _info = env.step(action)
+            else:
+                new_obs, reward, terminated, truncated, _info = env.step(action)
+                done = terminated or truncated
+            if is_recurrent:
+                obs[0] = np.reshape(new_obs, padded_shape[1:])
+            else:
+                obs = new_obs
+            episode_reward += reward
+            if callback is not None:
+                callback(locals(), globals())
+            episode_length += 1
+            if render:
+                env.render()
+        episode_rewards.append(episode_reward)
+        episode_lengths.append(episode_length)
+    mean_reward = np.mean(episode_rewards)
+    std_reward = np.std(episode_rewards)
+    if reward_threshold is not None:
+        assert mean_reward > reward_threshold, \
+            "Mean reward below threshold: {:.2f} < {:.2f}".format(mean_reward, reward_threshold)
+    if return_episode_rewards:
+        return episode_rewards, episode_lengths
+    return mean_reward, std_reward

@@ -1,0 +1,79 @@
+"""Observation checks and preprocessing (SB2's ``common/input.py``), for TF tensors and numpy arrays.
+
+Discrete observations become one-hot vectors, MultiDiscrete a concatenation of one-hots, Box and
+MultiBinary a float32 cast; CNN policies (``scale=True``) map finite Box bounds onto [0, 1].
+"""
+from __future__ import annotations
+
+from typing import Tuple
+
+import numpy as np
+from gymnasium import spaces
+
+from stable_ppo2.common.tf_util import tf
+
+SUPPORTED_OBSERVATION_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+
+
+def check_observation_space(ob_space) -> None:
+    """Raise a clear error for spaces PPO2 policies cannot read (Dict, Tuple, Text, ...)."""
+    if not isinstance(ob_space, SUPPORTED_OBSERVATION_SPACES):
+        raise NotImplementedError(
+            f"Error: the model does not support input space of type {type(ob_space).__name__} "
+            f"({ob_space}). Supported observation spaces: Box, Discrete, MultiDiscrete, MultiBinary; "
+            "flatten Dict/Tuple observations with gymnasium.wrappers.FlattenObservation.")
+
+
+def input_shape(ob_space) -> Tuple[int, ...]:
+    """Per-sample shape of the raw observation array."""
+    if isinstance(ob_space, spaces.Discrete):
+        return ()
+    if isinstance(ob_space, spaces.MultiDiscrete):
+        return (len(ob_space.nvec),)
+    return tuple(ob_space.shape)
+
+
+def input_dtype(ob_space) -> np.dtype:
+    if isinstance(ob_space, spaces.Box):
+        return np.dtype(ob_space.dtype)
+    return np.dtype(np.int32)
+
+
+def _scale_bounds(ob_space, scale: bool):
+    """(low, range) to scale Box observations with, or None (SB2 quirk 29 kept: ``any`` not ``all``)."""
+    if not (scale and isinstance(ob_space, spaces.Box)):
+        return None
+    low, high = ob_space.low, ob_space.high
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.any(high - low != 0)):
+        return None
+    return low.astype(np.float32), (high - low).astype(np.float32)
+
+
+def preprocess_obs_tf(obs, ob_space, scale: bool = False):
+    """Float32 features for the network from a batch of raw observations (TF)."""
+    if isinstance(ob_space, spaces.Discrete):
+        return tf.one_hot(tf.cast(obs, tf.int32), int(ob_space.n), dtype=tf.float32)
+    if isinstance(ob_space, spaces.MultiDiscrete):
+        obs = tf.cast(obs, tf.int32)
+        return tf.concat([tf.one_hot(obs[:, i], int(n), dtype=tf.float32)
+                          for i, n in enumerate(ob_space.nvec)], axis=-1)
+    processed = tf.cast(obs, tf.float32)
+    bounds = _scale_bounds(ob_space, scale)
+    if bounds is not None:
+        processed = (processed - bounds[0]) / bounds[1]
+    return processed
+
+
+def preprocess_obs_np(obs: np.ndarray, ob_space, scale: bool = False) -> np.ndarray:
+    """The numpy twin of :func:`preprocess_obs_tf` (same numbers, used for fast rollouts)."""
+    if isinstance(ob_space, spaces.Discrete):
+        return np.eye(int(ob_space.n), dtype=np.float32)[np.asarray(obs, dtype=np.int64)]
+    if isinstance(ob_space, spaces.MultiDiscrete):
+        obs = np.asarray(obs, dtype=np.int64)
+        return np.concatenate([np.eye(int(n), dtype=np.float32)[obs[:, i]]
+                               for i, n in enumerate(ob_space.nvec)], axis=-1)
+    processed = np.asarray(obs, dtype=np.float32)
+    bounds = _scale_bounds(ob_space, scale)
+    if bounds is not None:
+        processed = (processed - bounds[0]) / bounds[1]
+    return processed

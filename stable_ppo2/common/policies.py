@@ -1,0 +1,312 @@
+"""Actor-critic policies with SB2's constructors, names and outputs (SB2's ``common/policies.py``).
+
+A policy owns a Keras model (:class:`~stable_ppo2.common.tf_layers.VariableStore`, a
+``tf_keras.Model``) holding its variables under SB2's names, and one network definition,
+:meth:`ActorCriticPolicy.extract_features` plus the value and action heads, that runs both as TF
+(training, compiled) and as numpy (rollouts and ``predict``; see ``tf_layers``). Policies are
+constructed with SB2's positional arguments ``(sess, ob_space, ac_space, n_env, n_steps, n_batch,
+reuse, ...)`` so legacy subclasses keep working; ``sess`` is unused (pass None).
+"""
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from itertools import zip_longest
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type, Union
+
+import numpy as np
+from gymnasium import spaces
+
+from stable_ppo2.common.distributions import make_proba_dist_type
+from stable_ppo2.common.input import (check_observation_space, input_dtype, input_shape,
+                                      preprocess_obs_np, preprocess_obs_tf)
+from stable_ppo2.common.tf_layers import (NumpyUnsupported, VariableStore, activation, conv,
+                                          conv_to_fc, linear, using_store)
+from stable_ppo2.common.tf_util import tf
+
+
+def nature_cnn(scaled_images, **kwargs):
+    """The Nature DQN encoder: 3 ReLU convolutions (c1, c2, c3) and a 512-unit ReLU layer (fc1)."""
+    relu = tf.nn.relu
+    layer_1 = relu(conv(scaled_images, "c1", n_filters=32, filter_size=8, stride=4,
+                        init_scale=np.sqrt(2), **kwargs))
+    layer_2 = relu(conv(layer_1, "c2", n_filters=64, filter_size=4, stride=2,
+                        init_scale=np.sqrt(2), **kwargs))
+    layer_3 = relu(conv(layer_2, "c3", n_filters=64, filter_size=3, stride=1,
+                        init_scale=np.sqrt(2), **kwargs))
+    return relu(linear(conv_to_fc(layer_3), "fc1", 512, init_scale=np.sqrt(2)))
+
+
+def mlp_extractor(flat_observations, net_arch: Sequence[Union[int, Dict[str, List[int]]]],
+                  act_fun: Callable):
+    """Shared layers (``shared_fc{i}``) then separate policy/value layers (``pi_fc{i}``, ``vf_fc{i}``).
+
+    ``net_arch``: leading ints are shared layer sizes; an optional final dict ``{'pi': [...],
+    'vf': [...]}`` gives the separate ones. Layers are created pi_fc0, vf_fc0, pi_fc1, ... as in SB2,
+    which fixes the parameter order. Returns ``(latent_policy, latent_value)``.
+    """
+    latent = flat_observations
+    policy_only_layers: List[int] = []
+    value_only_layers: List[int] = []
+    for idx, layer in enumerate(net_arch):
+        if isinstance(layer, (int, np.integer)):
+            latent = activation(act_fun, linear(latent, f"shared_fc{idx}", int(layer),
+                                                init_scale=np.sqrt(2)))
+        elif isinstance(layer, dict):
+            policy_only_layers = list(layer.get("pi", []))
+            value_only_layers = list(layer.get("vf", []))
+            break
+        else:
+            raise ValueError(f"net_arch entries must be ints (shared layers) or one dict "
+                             f"{{'pi': [...], 'vf': [...]}}, got {layer!r} in {net_arch!r}")
+    latent_policy = latent_value = latent
+    for idx, (pi_size, vf_size) in enumerate(zip_longest(policy_only_layers, value_only_layers)):
+        if pi_size is not None:
+            if not isinstance(pi_size, (int, np.integer)):
+                raise ValueError(f"net_arch['pi'] must hold ints, got {pi_size!r}")
+            latent_policy = activation(act_fun, linear(latent_policy, f"pi_fc{idx}", int(pi_size),
+                                                       init_scale=np.sqrt(2)))
+        if vf_size is not None:
+            if not isinstance(vf_size, (int, np.integer)):
+                raise ValueError(f"net_arch['vf'] must hold ints, got {vf_size!r}")
+            latent_value = activation(act_fun, linear(latent_value, f"vf_fc{idx}", int(vf_size),
+                                                      init_scale=np.sqrt(2)))
+    return latent_policy, latent_value
+
+
+def _probe_observations(ob_space, n: int) -> np.ndarray:
+    """A few fixed in-space observations, drawn without touching the space's own RNG."""
+    rng = np.random.default_rng(12345)
+    if isinstance(ob_space, spaces.Discrete):
+        return rng.integers(ob_space.start, ob_space.start + ob_space.n, size=n)
+    if isinstance(ob_space, spaces.MultiDiscrete):
+        return rng.integers(0, ob_space.nvec, size=(n,) + ob_space.nvec.shape)
+    if isinstance(ob_space, spaces.MultiBinary):
+        return rng.integers(0, 2, size=(n,) + tuple(ob_space.shape))
+    low = np.maximum(ob_space.low, -1.0)
+    high = np.minimum(ob_space.high, 1.0)
+    high = np.where(high < low, low, high)
+    return rng.uniform(low, high, size=(n,) + ob_space.shape).astype(ob_space.dtype)
+
+
+class BasePolicy(ABC):
+    """Spaces, batch sizes and checks shared by every policy (SB2's ``BasePolicy``)."""
+
+    recurrent = False
+
+    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=False,
+                 scale=False, obs_phs=None, add_action_ph=False):
+        check_observation_space(ob_space)
+        self.sess = sess
+        self.n_env, self.n_steps, self.n_batch = n_env, n_steps, n_batch
+        self.reuse = reuse
+        self.ob_space, self.ac_space = ob_space, ac_space
+        self.scale = scale
+        # SB2's TF1 placeholders have no TF2 counterpart; kept so attribute access still works.
+        self.obs_ph = self.processed_obs = self.action_ph = None
+
+    @property
+    def is_discrete(self) -> bool:
+        return isinstance(self.ac_space, spaces.Discrete)
+
+    @property
+    def initial_state(self):
+        return None
+
+    @staticmethod
+    def _kwargs_check(feature_extraction: str, kwargs: dict) -> None:
+        """MLP policies take no extra keyword arguments (CNN ones forward them to the extractor)."""
+        if feature_extraction == "mlp" and len(kwargs) > 0:
+            raise ValueError(f"Unknown keywords for policy: {kwargs}")
+
+    @abstractmethod
+    def step(self, obs, state=None, mask=None):
+        ...
+
+    @abstractmethod
+    def proba_step(self, obs, state=None, mask=None):
+        ...
+
+
+class ActorCriticPolicy(BasePolicy):
+    """A policy with a value head and an action distribution for the action space.
+
+    Subclasses define :meth:`extract_features`. The network is built on first use (or by
+    :meth:`build`), which creates the variables in SB2's order: features, ``vf``, ``pi``
+    (``pi/logstd`` for Box) and ``q``.
+    """
+
+    #: init scale of the ``pi`` and ``q`` layers (SB2: 0.01 for feed-forward, 1.0 for LSTM policies)
+    head_init_scale = 0.01
+
+    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=False, scale=False):
+        super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=reuse, scale=scale)
+        self._pdtype = make_proba_dist_type(ac_space)
+        self.keras_model = VariableStore("model")
+        self.np_random = np.random.default_rng()
+        self._built = False
+        self._numpy_forward = False
+        self._tf_forward = None
+
+    @property
+    def pdtype(self):
+        return self._pdtype
+
+    @abstractmethod
+    def extract_features(self, processed_obs):
+        """``(latent_policy, latent_value)`` from preprocessed observations (TF or numpy)."""
+
+    def _network(self, obs, numpy_mode: bool):
+        """Flat distribution parameters, value ``[batch]`` and ``q`` from raw observations."""
+        with using_store(self.keras_model, numpy_mode=numpy_mode):
+            if numpy_mode:
+                processed = preprocess_obs_np(obs, self.ob_space, self.scale)
+            else:
+                processed = preprocess_obs_tf(obs, self.ob_space, self.scale)
+            latent_policy, latent_value = self.extract_features(processed)
+            value = linear(latent_value, "vf", 1)[:, 0]
+            pdparam, q_values = self._pdtype.latent_to_params(latent_policy, latent_value,
+                                                              init_scale=self.head_init_scale)
+        return pdparam, value, q_values
+
+    def network(self, obs):
+        """The TF network (for losses and compiled code): ``(pdparam, value, q)``."""
+        self.build()
+        return self._network(obs, numpy_mode=False)
+
+    def build(self) -> "ActorCriticPolicy":
+        """Create the variables and pick the rollout path (numpy when the network allows it)."""
+        if self._built:
+            return self
+        obs_shape, obs_dtype = input_shape(self.ob_space), input_dtype(self.ob_space)
+        probe = np.asarray(_probe_observations(self.ob_space, 4)).astype(obs_dtype)
+        tf_pdparam, tf_value, _ = self._network(probe, numpy_mode=False)
+        self._built = True
+        spec = tf.TensorSpec((None,) + obs_shape, tf.as_dtype(obs_dtype))
+        self._tf_forward = tf.function(lambda obs: self._network(obs, numpy_mode=False)[:2],
+                                       input_signature=[spec], reduce_retracing=True)
+        try:
+            np_pdparam, np_value, _ = self._network(probe, numpy_mode=True)
+            self._numpy_forward = bool(
+                np.allclose(np_pdparam, tf_pdparam.numpy(), rtol=1e-4, atol=1e-5)
+                and np.allclose(np_value, tf_value.numpy(), rtol=1e-4, atol=1e-5))
+        except NumpyUnsupported:
+            self._numpy_forward = False
+        return self
+
+    @property
+    def uses_numpy_forward(self) -> bool:
+        """True when rollouts and ``predict`` run the network in numpy (no TF call per step)."""
+        return self.build()._numpy_forward
+
+    def get_parameter_list(self) -> List[tf.Variable]:
+        return self.build().keras_model.ordered_variables()
+
+    def sync_weights(self) -> None:
+        """Refresh the numpy copies of the weights after the TF variables changed."""
+        self.keras_model.sync_numpy()
+
+    def forward_np(self, obs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Flat distribution parameters and values for a batch of raw observations, as numpy."""
+        self.build()
+        if self._numpy_forward:
+            pdparam, value, _ = self._network(obs, numpy_mode=True)
+            return np.asarray(pdparam, np.float32), np.asarray(value, np.float32)
+        obs = np.asarray(obs, dtype=input_dtype(self.ob_space))
+        pdparam, value = self._tf_forward(tf.convert_to_tensor(obs))
+        return pdparam.numpy(), value.numpy()
+
+    def step(self, obs, state=None, mask=None, deterministic=False):
+        """``(actions, values, states, neglogp)``; neglogp is that of a sampled action (as SB2)."""
+        pdparam, value = self.forward_np(obs)
+        sampled = self._pdtype.np_sample(pdparam, self.np_random)
+        neglogp = self._pdtype.np_neglogp(pdparam, sampled)
+        actions = self._pdtype.np_mode(pdparam) if deterministic else sampled
+        return actions, value, None, neglogp
+
+    def proba_step(self, obs, state=None, mask=None):
+        return self._pdtype.np_proba(self.forward_np(obs)[0])
+
+    def value(self, obs, state=None, mask=None):
+        return self.forward_np(obs)[1]
+
+
+class FeedForwardPolicy(ActorCriticPolicy):
+    """MLP (``feature_extraction="mlp"``) or CNN feature extractor with actor and critic heads.
+
+    :param net_arch: see :func:`mlp_extractor`; default ``[dict(vf=[64, 64], pi=[64, 64])]``
+    :param layers: deprecated SB2 form of ``net_arch`` (separate pi and vf layers of these sizes)
+    :param act_fun: activation of the MLP layers (``tf.tanh``, ``tf.nn.relu``, ...)
+    :param cnn_extractor: ``f(scaled_images, **kwargs) -> features`` for CNN policies
+    """
+
+    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=False, layers=None,
+                 net_arch=None, act_fun=tf.tanh, cnn_extractor=nature_cnn, feature_extraction="cnn",
+                 **kwargs):
+        super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=reuse,
+                         scale=(feature_extraction == "cnn"))
+        self._kwargs_check(feature_extraction, kwargs)
+        if layers is not None:
+            warnings.warn("Usage of the `layers` parameter is deprecated! Use net_arch instead "
+                          "(it has a different semantics though).", DeprecationWarning)
+            if net_arch is not None:
+                warnings.warn("The new `net_arch` parameter overrides the deprecated `layers` parameter!",
+                              DeprecationWarning)
+        if net_arch is None:
+            layers = [64, 64] if layers is None else list(layers)
+            net_arch = [dict(vf=layers, pi=layers)]
+        self.net_arch = net_arch
+        self.act_fun = act_fun
+        self.cnn_extractor = cnn_extractor
+        self.feature_extraction = feature_extraction
+        self.cnn_kwargs = kwargs
+
+    def extract_features(self, processed_obs):
+        if self.feature_extraction == "cnn":
+            latent = self.cnn_extractor(processed_obs, **self.cnn_kwargs)
+            return latent, latent
+        return mlp_extractor(conv_to_fc(processed_obs), self.net_arch, self.act_fun)
+
+
+class CnnPolicy(FeedForwardPolicy):
+    """Nature CNN on image observations scaled to [0, 1]."""
+
+    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=False, **_kwargs):
+        super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse,
+                         feature_extraction="cnn", **_kwargs)
+
+
+class MlpPolicy(FeedForwardPolicy):
+    """Two separate 64-64 tanh networks for the policy and the value function (by default)."""
+
+    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=False, **_kwargs):
+        super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse,
+                         feature_extraction="mlp", **_kwargs)
+
+
+_policy_registry: Dict[type, Dict[str, type]] = {
+    ActorCriticPolicy: {"CnnPolicy": CnnPolicy, "MlpPolicy": MlpPolicy},
+}
+
+
+def get_policy_from_name(base_policy_type: type, name: str) -> Type[BasePolicy]:
+    """The policy class registered as ``name`` under ``base_policy_type``."""
+    if base_policy_type not in _policy_registry:
+        raise ValueError(f"Error: the policy type {base_policy_type} is not registered!")
+    registry = _policy_registry[base_policy_type]
+    if name not in registry:
+        raise ValueError(f"Error: unknown policy type {name}, the only registed policy type are: "
+                         f"{list(registry.keys())}!")
+    return registry[name]
+
+
+def register_policy(name: str, policy: type) -> None:
+    """Make ``policy`` available by ``name`` (e.g. ``PPO2("MyPolicy", env)``)."""
+    sub_class = next((cls for cls in BasePolicy.__subclasses__() if issubclass(policy, cls)), None)
+    if sub_class is None:
+        raise ValueError(f"Error: the policy {policy} is not of any known subclasses of BasePolicy!")
+    registry = _policy_registry.setdefault(sub_class, {})
+    if name in registry and registry[name] is not policy:
+        raise ValueError(f"Error: the name {name} is alreay registered for a different policy, "
+                         "will not override.")
+    registry[name] = policy

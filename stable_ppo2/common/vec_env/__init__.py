@@ -1,0 +1,28 @@
+"""Vectorised environments with SB2's API (``stable_baselines.common.vec_env``) over gymnasium envs."""
+from stable_ppo2.common.vec_env.base_vec_env import (
+    AlreadySteppingError,
+    CloudpickleWrapper,
+    NotSteppingError,
+    VecEnv,
+    VecEnvWrapper,
+)
+from stable_ppo2.common.vec_env.dummy_vec_env import DummyVecEnv
+from stable_ppo2.common.vec_env.subproc_vec_env import SubprocVecEnv
+from stable_ppo2.common.vec_env.vec_check_nan import VecCheckNan
+from stable_ppo2.common.vec_env.vec_frame_stack import VecFrameStack
+from stable_ppo2.common.vec_env.vec_normalize import VecNormalize, sync_envs_normalization, unwrap_vec_normalize
+
+__all__ = [
+    "AlreadySteppingError",
+    "CloudpickleWrapper",
+    "DummyVecEnv",
+    "NotSteppingError",
+    "SubprocVecEnv",
+    "VecCheckNan",
+    "VecEnv",
+    "VecEnvWrapper",
+    "VecFrameStack",
+    "VecNormalize",
+    "sync_envs_normalization",
+    "unwrap_vec_normalize",
+]

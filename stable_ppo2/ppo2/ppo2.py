@@ -1,0 +1,408 @@
+"""Proximal Policy Optimization (PPO2) with SB2's API, loss and defaults.
+
+One training iteration (an "update"):
+
+1. :class:`Runner` steps ``n_envs`` environments ``n_steps`` times with the current policy (numpy
+   forward pass, no TF call per step), then computes GAE(lambda) advantages and returns.
+2. :meth:`PPO2._train_update`, one compiled ``tf.function`` traced once per model, runs all
+   ``noptepochs`` x ``nminibatches`` minibatch steps: per-minibatch advantage normalisation, the
+   clipped surrogate loss, SB2's value clipping, an entropy bonus, global-norm gradient clipping
+   and TF1's Adam update (epsilon 1e-5).
+
+Details kept from SB2 on purpose (spec section 9): value clipping on by default
+(``cliprange_vf=None`` uses ``cliprange``), no bootstrapping on time-limit truncation, schedules
+evaluated at ``frac = 1 - (update - 1) / n_updates``, ``total_timesteps // n_batch`` updates.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Dict, List, Optional, Union
+
+import numpy as np
+from gymnasium import spaces
+
+from stable_ppo2 import logger
+from stable_ppo2.common.base_class import ActorCriticRLModel, SetVerbosity
+from stable_ppo2.common.input import input_dtype, input_shape
+from stable_ppo2.common.math_util import explained_variance, safe_mean
+from stable_ppo2.common.policies import ActorCriticPolicy
+from stable_ppo2.common.runners import AbstractEnvRunner
+from stable_ppo2.common.schedules import get_schedule_fn
+from stable_ppo2.common.tf_util import set_num_threads, tf
+
+Schedule = Union[float, Callable[[float], float]]
+LOSS_NAMES = ["policy_loss", "value_loss", "policy_entropy", "approxkl", "clipfrac"]
+
+
+class Tf1Adam:
+    """Adam exactly as SB2's ``tf.train.AdamOptimizer`` ("epsilon hat" form, fused TF kernel).
+
+    Its state is never saved (as in SB2): a loaded model restarts with zero moments.
+    """
+
+    def __init__(self, variables: List[tf.Variable], beta1: float = 0.9, beta2: float = 0.999,
+                 epsilon: float = 1e-5):
+        self.variables = variables
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+        self.first_moments = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
+        self.second_moments = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
+        self.beta1_power = tf.Variable(beta1, dtype=tf.float32, trainable=False)
+        self.beta2_power = tf.Variable(beta2, dtype=tf.float32, trainable=False)
+
+    def apply(self, gradients: List[tf.Tensor], learning_rate: tf.Tensor) -> None:
+        for variable, m, v, grad in zip(self.variables, self.first_moments, self.second_moments,
+                                        gradients):
+            tf.raw_ops.ResourceApplyAdam(
+                var=variable.handle, m=m.handle, v=v.handle, beta1_power=self.beta1_power,
+                beta2_power=self.beta2_power, lr=learning_rate, beta1=self.beta1, beta2=self.beta2,
+                epsilon=self.epsilon, grad=grad, use_locking=False)
+        self.beta1_power.assign(self.beta1_power * self.beta1)
+        self.beta2_power.assign(self.beta2_power * self.beta2)
+
+
+def swap_and_flatten(arr: np.ndarray) -> np.ndarray:
+    """``(n_steps, n_envs, ...)`` -> ``(n_envs * n_steps, ...)``, env-major (index = env * n_steps + t)."""
+    shape = arr.shape
+    return arr.swapaxes(0, 1).reshape(shape[0] * shape[1], *shape[2:])
+
+
+class Runner(AbstractEnvRunner):
+    """Collects ``n_steps`` transitions from every env and computes GAE(lambda) returns."""
+
+    def __init__(self, *, env, model, n_steps: int, gamma: float, lam: float):
+        super().__init__(env=env, model=model, n_steps=n_steps)
+        self.gamma = gamma
+        self.lam = lam
+        space = env.action_space
+        self._clip_bounds = (space.low, space.high) if isinstance(space, spaces.Box) else None
+
+    def _run(self):
+        """Returns ``obs, returns, masks, actions, values, neglogpacs, states, ep_infos, true_reward``
+        (flattened env-major), or nine Nones if a callback stopped training."""
+        n_steps, n_envs = self.n_steps, self.n_envs
+        model, env, callback = self.model, self.env, self.callback
+        mb_obs = np.empty((n_steps,) + self.obs.shape, dtype=self.obs.dtype)
+        mb_rewards = np.empty((n_steps, n_envs), dtype=np.float32)
+        mb_values = np.empty((n_steps, n_envs), dtype=np.float32)
+        mb_neglogpacs = np.empty((n_steps, n_envs), dtype=np.float32)
+        mb_dones = np.empty((n_steps, n_envs), dtype=bool)
+        mb_actions = None
+        mb_states = self.states
+        ep_infos = []
+        for step in range(n_steps):
+            actions, values, self.states, neglogpacs = model.step(self.obs, self.states, self.dones)
+            if mb_actions is None:
+                mb_actions = np.empty((n_steps,) + actions.shape, dtype=actions.dtype)
+            mb_obs[step] = self.obs
+            mb_actions[step] = actions
+            mb_values[step] = values
+            mb_neglogpacs[step] = neglogpacs
+            mb_dones[step] = self.dones
+            clipped_actions = actions
+            if self._clip_bounds is not None:
+                clipped_actions = np.clip(actions, *self._clip_bounds)
+            self.obs[:], rewards, self.dones, infos = env.step(clipped_actions)
+            model.num_timesteps += n_envs
+            if callback is not None:
+                callback.update_locals(locals())
+                callback.locals["self"] = model  # SB2 quirk 9 fixed: 'self' stays the model
+                if callback.on_step() is False:
+                    self.continue_training = False
+                    return [None] * 9
+            for info in infos:
+                episode_info = info.get("episode")
+                if episode_info is not None:
+                    ep_infos.append(episode_info)
+            mb_rewards[step] = rewards
+        last_values = model.value(self.obs, self.states, self.dones)
+        mb_advs = self._gae(mb_rewards, mb_values, mb_dones, last_values)
+        mb_returns = mb_advs + mb_values
+        true_reward = np.copy(mb_rewards)
+        mb_obs, mb_returns, mb_dones, mb_actions, mb_values, mb_neglogpacs, true_reward = map(
+            swap_and_flatten,
+            (mb_obs, mb_returns, mb_dones, mb_actions, mb_values, mb_neglogpacs, true_reward))
+        return (mb_obs, mb_returns, mb_dones, mb_actions, mb_values, mb_neglogpacs, mb_states,
+                ep_infos, true_reward)
+
+    def _gae(self, rewards, values, episode_starts, last_values) -> np.ndarray:
+        """Generalised advantage estimates; a done always cuts the bootstrap (SB2 quirk 3)."""
+        advantages = np.zeros_like(rewards)
+        last_gae = 0.0
+        for step in reversed(range(self.n_steps)):
+            if step == self.n_steps - 1:
+                next_non_terminal = 1.0 - self.dones.astype(np.float32)
+                next_values = last_values
+            else:
+                next_non_terminal = 1.0 - episode_starts[step + 1].astype(np.float32)
+                next_values = values[step + 1]
+            delta = rewards[step] + self.gamma * next_values * next_non_terminal - values[step]
+            advantages[step] = last_gae = delta + self.gamma * self.lam * next_non_terminal * last_gae
+        return advantages
+
+
+class PPO2(ActorCriticRLModel):
+    """Proximal Policy Optimization, SB2's PPO2 (same arguments, order and defaults).
+
+    :param policy: policy class or registered name (``"MlpPolicy"``, ``"CnnPolicy"``, ...)
+    :param env: gymnasium env, VecEnv, or registered env id
+    :param learning_rate, cliprange, cliprange_vf: float or ``f(frac)`` of the remaining progress
+        (1 at the first update of each ``learn`` call); ``cliprange_vf=None`` clips the value with
+        ``cliprange`` (SB2's default), a negative value disables value clipping
+    :param nminibatches: minibatches per epoch (``n_envs * n_steps`` must be divisible by it)
+    :param n_cpu_tf_sess: TF threads (process-wide and only before TF starts: best effort)
+    """
+
+    def __init__(self, policy, env, gamma=0.99, n_steps=128, ent_coef=0.01, learning_rate=2.5e-4,
+                 vf_coef=0.5, max_grad_norm=0.5, lam=0.95, nminibatches=4, noptepochs=4,
+                 cliprange=0.2, cliprange_vf=None, verbose=0, tensorboard_log=None,
+                 _init_setup_model=True, policy_kwargs=None, full_tensorboard_log=False, seed=None,
+                 n_cpu_tf_sess=None):
+        self.learning_rate = learning_rate
+        self.cliprange = cliprange
+        self.cliprange_vf = cliprange_vf
+        self.n_steps = n_steps
+        self.ent_coef = ent_coef
+        self.vf_coef = vf_coef
+        self.max_grad_norm = max_grad_norm
+        self.gamma = gamma
+        self.lam = lam
+        self.nminibatches = nminibatches
+        self.noptepochs = noptepochs
+        self.tensorboard_log = tensorboard_log
+        self.full_tensorboard_log = full_tensorboard_log
+        self.n_batch = None
+        self.value = None
+        self.loss_names = list(LOSS_NAMES)
+        self._runner = None
+        self._optimizer = None
+        self._train_update = None
+        self._train_trace_count = 0
+        super().__init__(policy=policy, env=env, verbose=verbose, requires_vec_env=True,
+                         _init_setup_model=_init_setup_model, policy_base=ActorCriticPolicy,
+                         policy_kwargs=policy_kwargs, seed=seed, n_cpu_tf_sess=n_cpu_tf_sess)
+        if _init_setup_model:
+            self.setup_model()
+
+    # ------------------------------------------------------------------------------ setup
+    def _check_hyperparameters(self) -> None:
+        if not isinstance(self.n_steps, (int, np.integer)) or self.n_steps < 1:
+            raise ValueError(f"n_steps must be a positive int, got {self.n_steps!r}")
+        if not isinstance(self.nminibatches, (int, np.integer)) or self.nminibatches < 1:
+            raise ValueError(f"nminibatches must be a positive int, got {self.nminibatches!r}")
+        if not isinstance(self.noptepochs, (int, np.integer)) or self.noptepochs < 1:
+            raise ValueError(f"noptepochs must be a positive int, got {self.noptepochs!r}")
+        if not 0.0 <= self.gamma <= 1.0:
+            raise ValueError(f"gamma must lie in [0, 1], got {self.gamma}")
+        if not 0.0 <= self.lam <= 1.0:
+            raise ValueError(f"lam must lie in [0, 1], got {self.lam}")
+
+    def _check_n_envs(self, n_envs: int) -> None:
+        if (n_envs * self.n_steps) % self.nminibatches != 0:
+            raise ValueError(f"The batch n_envs * n_steps = {n_envs} * {self.n_steps} = "
+                             f"{n_envs * self.n_steps} is not divisible by nminibatches="
+                             f"{self.nminibatches}: choose nminibatches among its factors.")
+
+    def _on_env_changed(self) -> None:
+        self._runner = None
+        if self.n_envs is not None:
+            self.n_batch = self.n_envs * self.n_steps  # SB2 quirk 8 fixed
+
+    def _on_parameters_changed(self) -> None:
+        self.act_model.sync_weights()
+
+    def setup_model(self) -> None:
+        """Build the policy, the optimizer and the compiled update (SB2's ``setup_model``)."""
+        if not (isinstance(self.policy, type) and issubclass(self.policy, ActorCriticPolicy)):
+            raise ValueError("Error: the input policy for the PPO2 model must be an instance of "
+                             f"common.policies.ActorCriticPolicy, got {self.policy!r}.")
+        if getattr(self.policy, "recurrent", False):
+            raise NotImplementedError("Recurrent policies (MlpLstmPolicy, ...) are not available "
+                                      "yet in stable_ppo2.")
+        self._check_hyperparameters()
+        set_num_threads(self.n_cpu_tf_sess)
+        self.n_batch = self.n_envs * self.n_steps
+        self._check_n_envs(self.n_envs)
+        self.set_random_seed(self.seed)
+        if self.cliprange_vf is None:
+            self.cliprange_vf = self.cliprange  # SB2 quirk 6: saved this way
+        self.act_model = self.policy(None, self.observation_space, self.action_space, self.n_envs, 1,
+                                     None, reuse=False, **self.policy_kwargs)
+        self.act_model.build()
+        sampling_seed = self.seed if self.seed is not None else np.random.randint(2 ** 31 - 1)
+        self.act_model.np_random = np.random.default_rng(sampling_seed)
+        self.train_model = self.act_model
+        self.step = self.act_model.step
+        self.proba_step = self.act_model.proba_step
+        self.value = self.act_model.value
+        self.initial_state = self.act_model.initial_state
+        self.params = self.act_model.get_parameter_list()
+        self._trainable = self._variables_with_gradients()
+        self._optimizer = Tf1Adam(self._trainable, epsilon=1e-5)
+        self._train_update = self._make_train_update()
+        self._runner = None
+
+    def _variables_with_gradients(self) -> List[tf.Variable]:
+        """The parameters the loss reaches (SB2 leaves out the unused ``q`` head, which has none)."""
+        obs = tf.zeros((2,) + input_shape(self.observation_space), input_dtype(self.observation_space))
+        with tf.GradientTape() as tape:
+            pdparam, value, _ = self.act_model.network(obs)
+            total = tf.reduce_sum(pdparam) + tf.reduce_sum(value)
+        gradients = tape.gradient(total, self.params)
+        return [v for v, g in zip(self.params, gradients) if g is not None]
+
+    def _make_train_update(self):
+        """The whole update (all epochs and minibatches) as one ``tf.function``, traced once."""
+        policy, pdtype = self.act_model, self.act_model.pdtype
+        variables, optimizer = self._trainable, self._optimizer
+        ent_coef, vf_coef = float(self.ent_coef), float(self.vf_coef)
+        max_grad_norm = None if self.max_grad_norm is None else float(self.max_grad_norm)
+
+        def minibatch_step(obs, returns, actions, values, neglogpacs, learning_rate, cliprange,
+                           cliprange_vf):
+            advantages = returns - values
+            advantages = ((advantages - tf.reduce_mean(advantages))
+                          / (tf.math.reduce_std(advantages) + 1e-8))
+            with tf.GradientTape() as tape:
+                pdparam, vpred, _ = policy.network(obs)
+                distribution = pdtype.proba_distribution_from_flat(pdparam)
+                neglogpac = distribution.neglogp(actions)
+                entropy = tf.reduce_mean(distribution.entropy())
+                clip_value = tf.abs(cliprange_vf)
+                vpred_clipped = tf.where(
+                    cliprange_vf < 0.0, vpred,
+                    values + tf.clip_by_value(vpred - values, -clip_value, clip_value))
+                vf_loss = 0.5 * tf.reduce_mean(tf.maximum(tf.square(vpred - returns),
+                                                          tf.square(vpred_clipped - returns)))
+                ratio = tf.exp(neglogpacs - neglogpac)
+                pg_loss = tf.reduce_mean(tf.maximum(
+                    -advantages * ratio,
+                    -advantages * tf.clip_by_value(ratio, 1.0 - cliprange, 1.0 + cliprange)))
+                approxkl = 0.5 * tf.reduce_mean(tf.square(neglogpac - neglogpacs))
+                clipfrac = tf.reduce_mean(tf.cast(tf.abs(ratio - 1.0) > cliprange, tf.float32))
+                loss = pg_loss - entropy * ent_coef + vf_loss * vf_coef
+            gradients = tape.gradient(loss, variables)
+            if max_grad_norm is not None:
+                gradients, _ = tf.clip_by_global_norm(gradients, max_grad_norm)
+            optimizer.apply(gradients, learning_rate)
+            return tf.stack([pg_loss, vf_loss, entropy, approxkl, clipfrac])
+
+        obs_spec = tf.TensorSpec((None,) + input_shape(self.observation_space),
+                                 tf.as_dtype(input_dtype(self.observation_space)))
+        action_spec = tf.TensorSpec((None,) + tuple(pdtype.sample_shape()),
+                                    tf.as_dtype(pdtype.action_dtype))
+        vector, scalar = tf.TensorSpec((None,), tf.float32), tf.TensorSpec((), tf.float32)
+
+        @tf.function(input_signature=[obs_spec, vector, action_spec, vector, vector,
+                                      tf.TensorSpec((None, None), tf.int32), scalar, scalar, scalar])
+        def train_update(obs, returns, actions, values, neglogpacs, minibatch_indices,
+                         learning_rate, cliprange, cliprange_vf):
+            self._train_trace_count += 1  # Python side effect: runs only while tracing
+            n_minibatches = tf.shape(minibatch_indices)[0]
+            totals = tf.zeros((len(LOSS_NAMES),), tf.float32)
+            for i in tf.range(n_minibatches):
+                index = minibatch_indices[i]
+                totals += minibatch_step(
+                    tf.gather(obs, index), tf.gather(returns, index), tf.gather(actions, index),
+                    tf.gather(values, index), tf.gather(neglogpacs, index),
+                    learning_rate, cliprange, cliprange_vf)
+            return totals / tf.cast(n_minibatches, tf.float32)
+
+        return train_update
+
+    # ------------------------------------------------------------------------------ training
+    @property
+    def runner(self) -> Runner:
+        if self._runner is None:
+            self._runner = self._make_runner()
+        return self._runner
+
+    def _make_runner(self) -> Runner:
+        return Runner(env=self.env, model=self, n_steps=self.n_steps, gamma=self.gamma, lam=self.lam)
+
+    def _minibatch_indices(self) -> np.ndarray:
+        """Row k: sample indices of the k-th minibatch step (epoch-major, SB2's shuffling)."""
+        batch_size = self.n_batch // self.nminibatches
+        indices = np.arange(self.n_batch)
+        rows = []
+        for _ in range(self.noptepochs):
+            np.random.shuffle(indices)
+            rows.extend(indices[start:start + batch_size] for start in range(0, self.n_batch, batch_size))
+        return np.asarray(rows, dtype=np.int32)
+
+    def train_on_batch(self, obs, returns, actions, values, neglogpacs, minibatch_indices,
+                       learning_rate: float, cliprange: float, cliprange_vf: Optional[float]) -> np.ndarray:
+        """One PPO update on a collected batch; returns the mean of the 5 losses (``loss_names``).
+
+        ``cliprange_vf`` None or negative: no value clipping.
+        """
+        cliprange_vf = -1.0 if cliprange_vf is None else float(cliprange_vf)
+        losses = self._train_update(
+            np.asarray(obs, dtype=input_dtype(self.observation_space)),
+            np.asarray(returns, np.float32), np.asarray(actions, self.act_model.pdtype.action_dtype),
+            np.asarray(values, np.float32), np.asarray(neglogpacs, np.float32),
+            np.asarray(minibatch_indices, np.int32), np.float32(learning_rate),
+            np.float32(cliprange), np.float32(cliprange_vf))
+        self.act_model.sync_weights()
+        return losses.numpy()
+
+    def learn(self, total_timesteps, callback=None, log_interval=1, tb_log_name="PPO2",
+              reset_num_timesteps=True):
+        """Train for ``total_timesteps // (n_envs * n_steps)`` updates (SB2's count)."""
+        self.learning_rate = get_schedule_fn(self.learning_rate)
+        self.cliprange = get_schedule_fn(self.cliprange)
+        cliprange_vf = get_schedule_fn(self.cliprange_vf)
+        self._init_num_timesteps(reset_num_timesteps)
+        callback = self._init_callback(callback)
+        with SetVerbosity(self.verbose):
+            self._setup_learn()
+            t_first_start = time.time()
+            n_updates = total_timesteps // self.n_batch
+            callback.on_training_start(locals(), globals())
+            for update in range(1, n_updates + 1):
+                frac = 1.0 - (update - 1.0) / n_updates
+                lr_now = self.learning_rate(frac)
+                cliprange_now = self.cliprange(frac)
+                cliprange_vf_now = cliprange_vf(frac)
+                t_start = time.time()
+                callback.on_rollout_start()
+                rollout = self.runner.run(callback)
+                obs, returns, masks, actions, values, neglogpacs, states, ep_infos, true_reward = rollout
+                callback.on_rollout_end()
+                if not self.runner.continue_training:
+                    break
+                self.ep_info_buf.extend(ep_infos)
+                loss_vals = self.train_on_batch(obs, returns, actions, values, neglogpacs,
+                                                self._minibatch_indices(), lr_now, cliprange_now,
+                                                cliprange_vf_now)
+                fps = int(self.n_batch / (time.time() - t_start))
+                if self.verbose >= 1 and (update % log_interval == 0 or update == 1):
+                    self._log_update(update, fps, returns, values, t_start - t_first_start, loss_vals)
+            callback.on_training_end()
+        return self
+
+    def _log_update(self, update: int, fps: int, returns, values, time_elapsed: float, loss_vals) -> None:
+        logger.logkv("serial_timesteps", update * self.n_steps)
+        logger.logkv("n_updates", update)
+        logger.logkv("total_timesteps", self.num_timesteps)
+        logger.logkv("fps", fps)
+        logger.logkv("explained_variance", float(explained_variance(values, returns)))
+        if len(self.ep_info_buf) > 0 and len(self.ep_info_buf[0]) > 0:
+            logger.logkv("ep_reward_mean", safe_mean([info["r"] for info in self.ep_info_buf]))
+            logger.logkv("ep_len_mean", safe_mean([info["l"] for info in self.ep_info_buf]))
+        logger.logkv("time_elapsed", time_elapsed)
+        for loss_val, loss_name in zip(loss_vals, self.loss_names):
+            logger.logkv(loss_name, loss_val)
+        logger.dumpkvs()
+
+    # ------------------------------------------------------------------------------ files
+    def _get_save_data(self) -> Dict[str, Any]:
+        return {
+            "gamma": self.gamma, "n_steps": self.n_steps, "vf_coef": self.vf_coef,
+            "ent_coef": self.ent_coef, "max_grad_norm": self.max_grad_norm,
+            "learning_rate": self.learning_rate, "lam": self.lam, "nminibatches": self.nminibatches,
+            "noptepochs": self.noptepochs, "cliprange": self.cliprange,
+            "cliprange_vf": self.cliprange_vf, "verbose": self.verbose, "policy": self.policy,
+            "observation_space": self.observation_space, "action_space": self.action_space,
+            "n_envs": self.n_envs, "n_cpu_tf_sess": self.n_cpu_tf_sess, "seed": self.seed,
+            "_vectorize_action": self._vectorize_action, "policy_kwargs": self.policy_kwargs,
+        }

@@ -1,0 +1,9 @@
+import os
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a learning test (minutes); runs in CI, skip locally with -m 'not slow'")

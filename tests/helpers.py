@@ -1,0 +1,41 @@
+"""Shared test helpers: models built for given spaces, and the paths of the shared reference data."""
+import json
+import os
+
+import numpy as np
+from gymnasium import spaces
+
+from stable_ppo2 import PPO2
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, "fixtures")
+SHARED = os.environ.get("STABLE_PPO2_SHARED", os.path.join(HERE, "..", "..", "shared"))
+SB2_ZOO = os.path.join(SHARED, "sb2-zoo")
+
+
+def space_from_json(desc: dict):
+    """A gymnasium space from the JSON description written by the SB2 reference scripts."""
+    kind = desc["class"]
+    if kind == "Box":
+        return spaces.Box(np.array(desc["low"], np.float32), np.array(desc["high"], np.float32),
+                          dtype=np.dtype(desc.get("dtype", "float32")))
+    if kind == "Discrete":
+        return spaces.Discrete(desc["n"])
+    if kind == "MultiDiscrete":
+        return spaces.MultiDiscrete(desc["nvec"])
+    if kind == "MultiBinary":
+        return spaces.MultiBinary(desc["n"])
+    raise ValueError(f"unknown space {desc}")
+
+
+def model_for_spaces(policy, observation_space, action_space, n_envs=1, **kwargs) -> PPO2:
+    """A PPO2 model without an env (as ``PPO2.load`` builds one), for the given spaces."""
+    model = PPO2(policy, env=None, _init_setup_model=False, **kwargs)
+    model.observation_space, model.action_space, model.n_envs = observation_space, action_space, n_envs
+    model.setup_model()
+    return model
+
+
+def read_json(path: str) -> dict:
+    with open(path) as file:
+        return json.load(file)
