@@ -476,6 +476,22 @@ def test_eval_callback_syncs_vec_normalize_statistics():
     assert eval_env.obs_rms is not train_env.obs_rms
 
 
+def test_eval_callback_pads_observations_for_a_recurrent_model():
+    model = FakeModel(make_vec_env(n_envs=4), n_steps=2)
+    model.initial_state = np.zeros((4, 8))
+    batch_sizes = set()
+    predict = model.predict
+
+    def recurrent_predict(obs, state=None, mask=None, deterministic=True):
+        batch_sizes.add(np.asarray(obs).shape[0])
+        return predict(obs)[0], model.initial_state
+
+    model.predict = recurrent_predict
+    callback = EvalCallback(ConstantRewardEnv(), n_eval_episodes=2, eval_freq=1, verbose=0)
+    model.learn(8, callback=callback)
+    assert batch_sizes == {4} and callback.last_mean_reward == 0.0
+
+
 def test_module_does_not_import_tensorflow():
     code = "import sys, stable_ppo2.common.callbacks; sys.exit('tensorflow' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(os.path.dirname(__file__))).returncode == 0
@@ -524,11 +540,12 @@ class HookCounter(BaseCallback):
         self.events.append("training_end")
 
 
-@pytest.mark.parametrize("env_id", ["Pendulum-v1", "CartPole-v1"])
-def test_ppo2_callbacks(tmp_path, env_id):
+@pytest.mark.parametrize("env_id, threshold", [("Pendulum-v1", -1200), ("CartPole-v1", -1200),
+                                               ("Pendulum-v1", 0)])  # the last one never stops
+def test_ppo2_callbacks(tmp_path, env_id, threshold):
     log_folder = str(tmp_path / "logs" / "callbacks")
     checkpoint_callback = CheckpointCallback(save_freq=500, save_path=log_folder)
-    stop_callback = StopTrainingOnRewardThreshold(reward_threshold=-1200, verbose=1)
+    stop_callback = StopTrainingOnRewardThreshold(reward_threshold=threshold, verbose=1)
     eval_callback = EvalCallback(seeded_env(env_id), callback_on_new_best=stop_callback,
                                  best_model_save_path=log_folder, log_path=log_folder, eval_freq=100)
     event_checkpoint = CheckpointCallback(save_freq=1, save_path=log_folder, name_prefix="event")
@@ -544,13 +561,16 @@ def test_ppo2_callbacks(tmp_path, env_id):
     assert np.asarray(eval_callback.evaluations_results).shape == (n_evals, 5, 1)
     assert os.path.exists(os.path.join(log_folder, "evaluations.npz"))
     assert os.path.exists(os.path.join(log_folder, "best_model.zip"))
-    if eval_callback.best_mean_reward >= -1200:  # stopped by the threshold at that evaluation
+    if eval_callback.best_mean_reward >= threshold:  # stopped by the threshold at that evaluation
         assert model.num_timesteps == eval_callback.evaluations_timesteps[-1]
         assert eval_callback.last_mean_reward == eval_callback.best_mean_reward
     else:
         assert model.num_timesteps == 500 and n_evals == 5
+        assert checkpoint_callback.n_calls == 500 and event_checkpoint.n_calls == 1
     if env_id == "CartPole-v1":  # episode returns are positive: the first evaluation stops training
         assert model.num_timesteps == 100 and n_evals == 1
+    if threshold == 0:
+        assert model.num_timesteps == 500
     files = set(os.listdir(log_folder))
     if model.num_timesteps == 500:
         assert {"rl_model_500_steps.zip", "event_500_steps.zip"} <= files

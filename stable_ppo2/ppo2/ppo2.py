@@ -351,7 +351,8 @@ class PPO2(ActorCriticRLModel):
         self.learning_rate = get_schedule_fn(self.learning_rate)
         self.cliprange = get_schedule_fn(self.cliprange)
         cliprange_vf = get_schedule_fn(self.cliprange_vf)
-        self._init_num_timesteps(reset_num_timesteps)
+        new_tb_log = self._init_num_timesteps(reset_num_timesteps)  # noqa: F841 (callback locals)
+        writer = None  # noqa: F841  (SB2's TensorBoard writer; callbacks see it in locals)
         callback = self._init_callback(callback)
         with SetVerbosity(self.verbose):
             self._setup_learn()

@@ -1,0 +1,211 @@
+#!/usr/bin/env python
+"""Training speed and returns of stable_ppo2 vs. the original SB2 PPO2 vs. SB3 PPO, in one run.
+
+All three train the rl-baselines-zoo "CartPole-v1" PPO2 configuration (n_envs 8, n_steps 32,
+nminibatches 1, lam 0.8, gamma 0.98, noptepochs 20, ent_coef 0.0, learning_rate lin_0.001,
+cliprange lin_0.2) on a DummyVecEnv of Monitor-wrapped envs seeded seed+i, with one compute thread:
+
+    ours  stable_ppo2 in this process (PPO2(..., n_cpu_tf_sess=1), TF intra/inter-op threads = 1)
+    sb2   ../shared/bench/sb2/ppo2_fps.py --config cartpole_zoo --n-cpu-tf-sess 1  (sb2-venv)
+    sb3   ../shared/bench/sb3/ppo_fps.py --config cartpole-zoo --threads 1         (sb3-venv)
+
+Only model.learn() is timed. For each seed the three libraries run back to back (their order rotates
+from seed to seed) so that changes in machine load hit them alike.
+
+    .bench/venv/bin/python benchmarks/bench_ppo2.py --seeds 0 1 --json bench.json
+    .bench/venv/bin/python benchmarks/bench_ppo2.py --only ours --timesteps 20000
+"""
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+LIBS = ("ours", "sb2", "sb3")
+ZOO_CARTPOLE = dict(n_steps=32, nminibatches=1, lam=0.8, gamma=0.98, noptepochs=20, ent_coef=0.0)
+
+
+def parse_args(argv=None):
+    """Command line options (relative paths are taken from the repository root)."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--timesteps", type=int, default=100_000)
+    p.add_argument("--only", action="append", choices=LIBS, help="run only this library (repeatable)")
+    p.add_argument("--sb2-python", default=".bench/sb2-venv/bin/python")
+    p.add_argument("--sb3-python", default=".bench/sb3-venv/bin/python")
+    p.add_argument("--shared", default="../shared", help="the shared/ folder with bench/sb2 and bench/sb3")
+    p.add_argument("--setup", action="store_true", help="build missing venvs with the shared setup.sh scripts")
+    p.add_argument("--eval-episodes", type=int, default=20, help="deterministic evaluation episodes (ours, sb3)")
+    p.add_argument("--json", default=None, help="write all results to this JSON file")
+    args = p.parse_args(argv)
+    for name in ("sb2_python", "sb3_python", "shared"):
+        path = Path(getattr(args, name))
+        # no resolve(): a venv's bin/python is a symlink to the base interpreter and must stay as given
+        setattr(args, name, path if path.is_absolute() else REPO / path)
+    args.libs = [lib for lib in LIBS if lib in (args.only or LIBS)]
+    return args
+
+
+def check_venvs(args):
+    """Drop sb2/sb3 from ``args.libs`` when their venv or script is missing (or build it with --setup)."""
+    for lib in ("sb2", "sb3"):
+        if lib not in args.libs:
+            continue
+        python = getattr(args, lib + "_python")
+        setup = args.shared / "bench" / lib / "setup.sh"
+        if not python.exists() and args.setup and setup.exists():
+            print(f"[bench] building the {lib} venv with {setup} (several minutes)", flush=True)
+            subprocess.run(["bash", str(setup), str(python.parent.parent)], check=True, cwd=REPO)
+        script = args.shared / "bench" / lib / ("ppo2_fps.py" if lib == "sb2" else "ppo_fps.py")
+        if not python.exists() or not script.exists():
+            missing = python if not python.exists() else script
+            print(f"[bench] skipping {lib}: {missing} not found (--setup builds the venv)", flush=True)
+            args.libs.remove(lib)
+
+
+def run_ours(seed, timesteps, eval_episodes):
+    """Train stable_ppo2 in-process; time learn() only, then evaluate deterministically."""
+    from stable_ppo2 import PPO2
+    from stable_ppo2.common.cmd_util import make_vec_env
+    from stable_ppo2.common.evaluation import evaluate_policy
+    from stable_ppo2.common.schedules import linear_schedule
+    from stable_ppo2.common.tf_util import tf
+
+    t0 = time.perf_counter()
+    env = make_vec_env("CartPole-v1", n_envs=8, seed=seed)
+    model = PPO2("MlpPolicy", env, learning_rate=linear_schedule(0.001), cliprange=linear_schedule(0.2),
+                 seed=seed, n_cpu_tf_sess=1, verbose=0, **ZOO_CARTPOLE)
+    build_s = time.perf_counter() - t0
+
+    cpu0, t1 = time.process_time(), time.perf_counter()
+    model.learn(total_timesteps=timesteps)
+    wall_s, cpu_s = time.perf_counter() - t1, time.process_time() - cpu0
+
+    returns = [info["r"] for info in model.ep_info_buf]
+    eval_mean = None
+    if eval_episodes > 0:
+        eval_env = make_vec_env("CartPole-v1", n_envs=1, seed=seed + 10_000)  # as SB3's ppo_fps.py
+        eval_mean, _ = evaluate_policy(model, eval_env, n_eval_episodes=eval_episodes, deterministic=True)
+        eval_env.close()
+    env.close()
+    result = dict(steps=int(model.num_timesteps), build_s=build_s, wall_s=wall_s, cpu_s=cpu_s,
+                  last100_return=sum(returns) / len(returns) if returns else None, episodes=len(returns),
+                  eval_return=None if eval_mean is None else float(eval_mean),
+                  tf=tf.__version__, tf_threads=[tf.config.threading.get_intra_op_parallelism_threads(),
+                                                 tf.config.threading.get_inter_op_parallelism_threads()])
+    del model, env
+    gc.collect()
+    return result
+
+
+def run_subprocess(cmd):
+    """Run a benchmark script; return its last stdout line, or raise with the tail of its output."""
+    proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+    if proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
+        raise RuntimeError(f"{cmd[1]} exited with {proc.returncode}:\n" + "\n".join(tail))
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def run_sb2(seed, timesteps, args):
+    """Run the original SB2 PPO2 via ppo2_fps.py (TF 1.15 session with one thread)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "sb2.jsonl"
+        run_subprocess([str(args.sb2_python), str(args.shared / "bench/sb2/ppo2_fps.py"),
+                        "--config", "cartpole_zoo", "--seed", str(seed), "--timesteps", str(timesteps),
+                        "--n-cpu-tf-sess", "1", "--json", str(out)])
+        r = json.loads(out.read_text().strip().splitlines()[-1])
+    return dict(steps=r["collected_timesteps"], build_s=r["build_s"], wall_s=r["learn_wall_s"],
+                cpu_s=r["learn_cpu_s"], last100_return=r["last100_mean_return"],
+                episodes=r["n_episodes_in_buf"], eval_return=None, tf=r["tf"])
+
+
+def run_sb3(seed, timesteps, args):
+    """Run Stable-Baselines3 PPO via ppo_fps.py (torch with one thread)."""
+    r = json.loads(run_subprocess([str(args.sb3_python), str(args.shared / "bench/sb3/ppo_fps.py"),
+                                   "--config", "cartpole-zoo", "--seed", str(seed), "--threads", "1",
+                                   "--timesteps", str(timesteps),
+                                   "--eval-episodes", str(args.eval_episodes)]))
+    return dict(steps=r["timesteps_done"], build_s=r["setup_s"], wall_s=r["wall_s"], cpu_s=r["cpu_s"],
+                last100_return=r["final_mean_return_100"], episodes=r["episodes_in_window"],
+                eval_return=r["eval_mean_return"], torch=r["versions"]["torch"])
+
+
+def run_one(lib, seed, args):
+    """Run one library for one seed and print a one-line summary."""
+    load = os.getloadavg()[0]
+    if lib == "ours":
+        r = run_ours(seed, args.timesteps, args.eval_episodes)
+    else:
+        r = (run_sb2 if lib == "sb2" else run_sb3)(seed, args.timesteps, args)
+    r.update(lib=lib, seed=seed, load1m_before=load, steps_per_s=r["steps"] / r["wall_s"])
+    ev = "" if r["eval_return"] is None else f", eval {r['eval_return']:.1f}"
+    print(f"[bench] {lib:4s} seed={seed} steps={r['steps']} learn={r['wall_s']:.2f}s "
+          f"-> {r['steps_per_s']:.0f} steps/s (cpu {r['cpu_s']:.2f}s, load1m {load:.2f}) "
+          f"| last-100 return {r['last100_return']:.1f} ({r['episodes']} eps){ev}", flush=True)
+    return r
+
+
+def fmt(x, spec=".1f"):
+    """Format a number, or '-' for None."""
+    return "-" if x is None else format(x, spec)
+
+
+def summarize(results, libs, seeds):
+    """Print per-seed steps/s, the median per library, the ratios and the mean returns."""
+    by = {(r["lib"], r["seed"]): r for r in results}
+    print("\n| library | " + " | ".join(f"steps/s seed {s}" for s in seeds)
+          + " | median steps/s | mean last-100 return | mean eval return |")
+    print("|---" * (len(seeds) + 4) + "|")
+    med = {}
+    for lib in libs:
+        runs = [by[(lib, s)] for s in seeds if (lib, s) in by]
+        if not runs:
+            continue
+        med[lib] = statistics.median(r["steps_per_s"] for r in runs)
+        evals = [r["eval_return"] for r in runs if r["eval_return"] is not None]
+        cells = [fmt(by[(lib, s)]["steps_per_s"], ".0f") if (lib, s) in by else "-" for s in seeds]
+        print(f"| {lib} | " + " | ".join(cells) + f" | {med[lib]:.0f} | "
+              f"{statistics.mean(r['last100_return'] for r in runs):.1f} | "
+              f"{fmt(statistics.mean(evals) if evals else None)} |")
+    for other in ("sb2", "sb3"):
+        if "ours" in med and other in med:
+            print(f"ours/{other} (median steps/s): {med['ours'] / med[other]:.2f}")
+
+
+def main(argv=None):
+    """Run every selected library for every seed, print the table, optionally write JSON."""
+    args = parse_args(argv)
+    check_venvs(args)
+    if "ours" in args.libs:
+        # one TF thread, set before TF's runtime starts (PPO2's n_cpu_tf_sess is only best effort later)
+        from stable_ppo2.common.tf_util import set_num_threads
+        assert set_num_threads(1), "TF runtime already started: cannot set one thread"
+    print(f"[bench] {args.libs} seeds={args.seeds} timesteps={args.timesteps} | python "
+          f"{platform.python_version()}, {platform.platform()}, cpus={os.cpu_count()}", flush=True)
+    results = []
+    for i, seed in enumerate(args.seeds):
+        k = i % len(args.libs)
+        for lib in args.libs[k:] + args.libs[:k]:  # rotate the order from seed to seed
+            try:
+                results.append(run_one(lib, seed, args))
+            except Exception as exc:  # keep going: one failing library should not lose the others
+                print(f"[bench] {lib} seed={seed} FAILED: {exc}", flush=True)
+    summarize(results, args.libs, args.seeds)
+    if args.json:
+        meta = dict(date=time.strftime("%Y-%m-%d %H:%M:%S %Z"), machine=platform.platform(),
+                    cpus=os.cpu_count(), timesteps=args.timesteps, seeds=args.seeds)
+        Path(args.json).write_text(json.dumps(dict(meta=meta, results=results), indent=1))
+    return 0 if results else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Learning tests: each asserts a return threshold after a fixed budget (marked ``slow``).
+
+CartPole uses the RL zoo's tuned PPO2 hyperparameters (``../shared/sb2-zoo/ppo2.yml``); the
+identity tasks follow SB2's test_identity / test_continuous / test_action_space.
+"""
+import numpy as np
+import pytest
+
+from stable_ppo2 import PPO2
+from stable_ppo2.common.cmd_util import make_vec_env
+from stable_ppo2.common.evaluation import evaluate_policy
+from stable_ppo2.common.identity_env import (IdentityEnv, IdentityEnvBox, IdentityEnvMultiBinary,
+                                             IdentityEnvMultiDiscrete)
+from stable_ppo2.common.schedules import linear_schedule
+from stable_ppo2.common.vec_env import DummyVecEnv
+
+pytestmark = pytest.mark.slow
+
+CARTPOLE_ZOO = dict(n_steps=32, nminibatches=1, lam=0.8, gamma=0.98, noptepochs=20, ent_coef=0.0,
+                    learning_rate=linear_schedule(0.001), cliprange=linear_schedule(0.2))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cartpole_zoo_reaches_475_within_100k_steps(seed):
+    env = make_vec_env("CartPole-v1", n_envs=8, seed=seed)
+    model = PPO2("MlpPolicy", env, seed=seed, n_cpu_tf_sess=1, **CARTPOLE_ZOO)
+    model.learn(total_timesteps=100_000)
+    assert model.num_timesteps <= 100_000
+    last_100 = [info["r"] for info in model.ep_info_buf]
+    assert len(last_100) == 100
+    assert np.mean(last_100) >= 475, f"seed {seed}: mean of the last 100 episodes {np.mean(last_100)}"
+
+
+def _identity_model(env_fn, seed=0, **kwargs):
+    env = DummyVecEnv([env_fn])
+    return PPO2("MlpPolicy", env, seed=seed, n_cpu_tf_sess=1, **kwargs), env
+
+
+def test_identity_discrete():
+    """SB2 test_identity: Discrete(10), 20,000 steps, evaluation reward of at least 90 (of 100)."""
+    model, env = _identity_model(lambda: IdentityEnv(10), learning_rate=1.5e-3, lam=0.8)
+    model.learn(total_timesteps=20_000)
+    evaluate_policy(model, env, n_eval_episodes=20, reward_threshold=90)
+    obs = env.reset()
+    assert model.action_probability(obs).shape == (1, 10)
+
+
+def test_identity_box():
+    """SB2 test_continuous: IdentityEnvBox(eps=0.5), 15,000 steps."""
+    model, env = _identity_model(lambda: IdentityEnvBox(eps=0.5))
+    model.learn(total_timesteps=15_000)
+    evaluate_policy(model, env, n_eval_episodes=20, reward_threshold=90)
+
+
+@pytest.mark.parametrize("env_class", [IdentityEnvMultiDiscrete, IdentityEnvMultiBinary])
+def test_identity_multi_spaces(env_class):
+    """SB2 test_action_space runs these 1,000 steps; here they must also learn (far above chance)."""
+    model, env = _identity_model(lambda: env_class(10), learning_rate=1.5e-3, lam=0.8)
+    model.learn(total_timesteps=20_000)
+    evaluate_policy(model, env, n_eval_episodes=20, reward_threshold=90)
