@@ -28,6 +28,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# The environment before TensorFlow 2 is imported: TF 2 sets TF2_BEHAVIOR=1 in os.environ, which would
+# switch the SB2 subprocess's TF 1.15 to v2 behaviour and break it.
+CLEAN_ENV = dict(os.environ)
 LIBS = ("ours", "sb2", "sb3")
 ZOO_CARTPOLE = dict(n_steps=32, nminibatches=1, lam=0.8, gamma=0.98, noptepochs=20, ent_coef=0.0)
 
@@ -84,6 +87,17 @@ def run_ours(seed, timesteps, eval_episodes):
                  seed=seed, n_cpu_tf_sess=1, verbose=0, **ZOO_CARTPOLE)
     build_s = time.perf_counter() - t0
 
+    update_s = []  # seconds per train_on_batch call: the first one includes tracing the tf.function
+    train_on_batch = model.train_on_batch
+
+    def timed_train_on_batch(*a, **kw):
+        t = time.perf_counter()
+        try:
+            return train_on_batch(*a, **kw)
+        finally:
+            update_s.append(time.perf_counter() - t)
+
+    model.train_on_batch = timed_train_on_batch
     cpu0, t1 = time.process_time(), time.perf_counter()
     model.learn(total_timesteps=timesteps)
     wall_s, cpu_s = time.perf_counter() - t1, time.process_time() - cpu0
@@ -96,6 +110,7 @@ def run_ours(seed, timesteps, eval_episodes):
         eval_env.close()
     env.close()
     result = dict(steps=int(model.num_timesteps), build_s=build_s, wall_s=wall_s, cpu_s=cpu_s,
+                  first_update_s=update_s[0] if update_s else None, train_s=sum(update_s),
                   last100_return=sum(returns) / len(returns) if returns else None, episodes=len(returns),
                   eval_return=None if eval_mean is None else float(eval_mean),
                   tf=tf.__version__, tf_threads=[tf.config.threading.get_intra_op_parallelism_threads(),
@@ -105,9 +120,25 @@ def run_ours(seed, timesteps, eval_episodes):
     return result
 
 
+def warm_up_tf():
+    """Start TF's runtime once, untimed: one tiny training update in a throwaway model.
+
+    SB2 and SB3 pay their framework start-up in a fresh subprocess before learn() starts; without this the
+    first stable_ppo2 run of the process would carry TF's one-off start-up (about 1 s) inside learn().
+    Each model's own tf.function tracing still happens in its learn() (reported as first_update_s).
+    """
+    from stable_ppo2 import PPO2
+    from stable_ppo2.common.cmd_util import make_vec_env
+
+    env = make_vec_env("CartPole-v1", n_envs=8, seed=12345)
+    PPO2("MlpPolicy", env, seed=12345, n_cpu_tf_sess=1, **ZOO_CARTPOLE).learn(total_timesteps=8 * 32)
+    env.close()
+    gc.collect()
+
+
 def run_subprocess(cmd):
     """Run a benchmark script; return its last stdout line, or raise with the tail of its output."""
-    proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.run(cmd, cwd=REPO, env=CLEAN_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True)
     if proc.returncode != 0:
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
@@ -148,6 +179,8 @@ def run_one(lib, seed, args):
         r = (run_sb2 if lib == "sb2" else run_sb3)(seed, args.timesteps, args)
     r.update(lib=lib, seed=seed, load1m_before=load, steps_per_s=r["steps"] / r["wall_s"])
     ev = "" if r["eval_return"] is None else f", eval {r['eval_return']:.1f}"
+    if r.get("first_update_s") is not None:
+        ev += f" [first update incl. tracing {r['first_update_s']:.2f}s, all updates {r['train_s']:.2f}s]"
     print(f"[bench] {lib:4s} seed={seed} steps={r['steps']} learn={r['wall_s']:.2f}s "
           f"-> {r['steps_per_s']:.0f} steps/s (cpu {r['cpu_s']:.2f}s, load1m {load:.2f}) "
           f"| last-100 return {r['last100_return']:.1f} ({r['episodes']} eps){ev}", flush=True)
@@ -189,6 +222,7 @@ def main(argv=None):
         # one TF thread, set before TF's runtime starts (PPO2's n_cpu_tf_sess is only best effort later)
         from stable_ppo2.common.tf_util import set_num_threads
         assert set_num_threads(1), "TF runtime already started: cannot set one thread"
+        warm_up_tf()
     print(f"[bench] {args.libs} seeds={args.seeds} timesteps={args.timesteps} | python "
           f"{platform.python_version()}, {platform.platform()}, cpus={os.cpu_count()}", flush=True)
     results = []
