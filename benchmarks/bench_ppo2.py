@@ -170,19 +170,33 @@ def run_sb3(seed, timesteps, args):
                 eval_return=r["eval_mean_return"], torch=r["versions"]["torch"])
 
 
+def busy_cpu_s():
+    """(CPU seconds used by the whole machine, by this process and its finished children) so far."""
+    with open("/proc/stat") as f:
+        jiffies = [int(x) for x in f.readline().split()[1:]]
+    machine = sum(jiffies[:8]) - jiffies[3] - jiffies[4]  # all but idle and iowait
+    return machine / os.sysconf("SC_CLK_TCK"), sum(os.times()[:4])
+
+
 def run_one(lib, seed, args):
-    """Run one library for one seed and print a one-line summary."""
+    """Run one library for one seed and print a one-line summary.
+
+    other_cores: CPU cores kept busy by other processes during the whole run (training, start-up and eval)
+    """
     load = os.getloadavg()[0]
+    (machine0, own0), t0 = busy_cpu_s(), time.perf_counter()
     if lib == "ours":
         r = run_ours(seed, args.timesteps, args.eval_episodes)
     else:
         r = (run_sb2 if lib == "sb2" else run_sb3)(seed, args.timesteps, args)
-    r.update(lib=lib, seed=seed, load1m_before=load, steps_per_s=r["steps"] / r["wall_s"])
+    (machine1, own1), wall = busy_cpu_s(), time.perf_counter() - t0
+    other = max(0.0, (machine1 - machine0) - (own1 - own0)) / wall
+    r.update(lib=lib, seed=seed, load1m_before=load, other_cores=other, steps_per_s=r["steps"] / r["wall_s"])
     ev = "" if r["eval_return"] is None else f", eval {r['eval_return']:.1f}"
     if r.get("first_update_s") is not None:
         ev += f" [first update incl. tracing {r['first_update_s']:.2f}s, all updates {r['train_s']:.2f}s]"
     print(f"[bench] {lib:4s} seed={seed} steps={r['steps']} learn={r['wall_s']:.2f}s "
-          f"-> {r['steps_per_s']:.0f} steps/s (cpu {r['cpu_s']:.2f}s, load1m {load:.2f}) "
+          f"-> {r['steps_per_s']:.0f} steps/s (cpu {r['cpu_s']:.2f}s, load1m {load:.2f}, other cores {other:.2f}) "
           f"| last-100 return {r['last100_return']:.1f} ({r['episodes']} eps){ev}", flush=True)
     return r
 
@@ -196,28 +210,33 @@ def summarize(results, libs, seeds):
     """Print per-seed steps/s, the median per library, the ratios and the mean returns."""
     by = {(r["lib"], r["seed"]): r for r in results}
     print("\n| library | " + " | ".join(f"steps/s seed {s}" for s in seeds)
-          + " | median steps/s | mean last-100 return | mean eval return |")
-    print("|---" * (len(seeds) + 4) + "|")
-    med = {}
+          + " | median steps/s | median steps/CPU-s | mean last-100 return | mean eval return |")
+    print("|---" * (len(seeds) + 5) + "|")
+    med, med_cpu = {}, {}
     for lib in libs:
         runs = [by[(lib, s)] for s in seeds if (lib, s) in by]
         if not runs:
             continue
         med[lib] = statistics.median(r["steps_per_s"] for r in runs)
+        med_cpu[lib] = statistics.median(r["steps"] / r["cpu_s"] for r in runs)
         evals = [r["eval_return"] for r in runs if r["eval_return"] is not None]
         cells = [fmt(by[(lib, s)]["steps_per_s"], ".0f") if (lib, s) in by else "-" for s in seeds]
-        print(f"| {lib} | " + " | ".join(cells) + f" | {med[lib]:.0f} | "
+        print(f"| {lib} | " + " | ".join(cells) + f" | {med[lib]:.0f} | {med_cpu[lib]:.0f} | "
               f"{statistics.mean(r['last100_return'] for r in runs):.1f} | "
               f"{fmt(statistics.mean(evals) if evals else None)} |")
     for other in ("sb2", "sb3"):
         if "ours" in med and other in med:
-            print(f"ours/{other} (median steps/s): {med['ours'] / med[other]:.2f}")
+            print(f"ours/{other}: {med['ours'] / med[other]:.2f} (median steps/s), "
+                  f"{med_cpu['ours'] / med_cpu[other]:.2f} (median steps/CPU-s)")
 
 
 def main(argv=None):
     """Run every selected library for every seed, print the table, optionally write JSON."""
     args = parse_args(argv)
     check_venvs(args)
+    if not args.libs:
+        print("[bench] nothing to run")
+        return 1
     if "ours" in args.libs:
         # one TF thread, set before TF's runtime starts (PPO2's n_cpu_tf_sess is only best effort later)
         from stable_ppo2.common.tf_util import set_num_threads

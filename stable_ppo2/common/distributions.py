@@ -222,8 +222,8 @@ class CategoricalProbabilityDistributionType(ProbabilityDistributionType):
         return np.argmax(flat, axis=-1)
 
     def np_neglogp(self, flat, actions):
-        log_proba = _np_log_softmax(flat)
-        return -np.take_along_axis(log_proba, np.asarray(actions, np.int64)[:, None], axis=-1)[:, 0]
+        rows = np.arange(flat.shape[0])
+        return -_np_log_softmax(flat)[rows, np.asarray(actions, np.int64)]
 
     def np_proba(self, flat):
         return _np_softmax(flat)

@@ -50,6 +50,15 @@ def constant_init(value: float) -> Initializer:
     return lambda shape: np.full(shape, value, dtype=np.float32)
 
 
+class _Registry:
+    """Plain containers kept out of Keras attribute tracking (tracked dicts are slow to read)."""
+
+    def __init__(self):
+        self.variables: Dict[str, tf.Variable] = {}
+        self.order: List[str] = []
+        self.numpy: Dict[str, np.ndarray] = {}
+
+
 class VariableStore(tf_keras.Model):
     """A Keras model that owns the network's variables, keyed and ordered by their SB2 names.
 
@@ -61,34 +70,39 @@ class VariableStore(tf_keras.Model):
     def __init__(self, prefix: str = "model"):
         super().__init__(name=prefix)
         self.prefix = prefix
-        self._variables_by_name: Dict[str, tf.Variable] = {}
-        self._order: List[str] = []
-        self.numpy_weights: Dict[str, np.ndarray] = {}
+        self._registry = _Registry()
+
+    @property
+    def numpy_weights(self) -> Dict[str, np.ndarray]:
+        return self._registry.numpy
 
     def get_variable(self, name: str, shape: Sequence[int], initializer: Initializer,
                      trainable: bool = True) -> tf.Variable:
         full_name = f"{self.prefix}/{name}"
-        variable = self._variables_by_name.get(full_name)
+        registry = self._registry
+        variable = registry.variables.get(full_name)
+        shape = tuple(int(d) for d in shape)
         if variable is None:
-            initial = np.asarray(initializer(tuple(int(d) for d in shape)), dtype=np.float32)
+            initial = np.asarray(initializer(shape), dtype=np.float32)
             variable = self.add_weight(name=full_name, shape=initial.shape, dtype=tf.float32,
                                        initializer=tf_keras.initializers.Constant(initial),
                                        trainable=trainable)
-            self._variables_by_name[full_name] = variable
-            self._order.append(full_name)
-            self.numpy_weights[full_name] = initial
-        elif tuple(variable.shape) != tuple(shape):
+            registry.variables[full_name] = variable
+            registry.order.append(full_name)
+            registry.numpy[full_name] = initial
+        elif tuple(variable.shape) != shape:
             raise ValueError(f"Variable {full_name} exists with shape {tuple(variable.shape)}, "
-                             f"but shape {tuple(shape)} was requested")
+                             f"but shape {shape} was requested")
         return variable
 
     def ordered_variables(self) -> List[tf.Variable]:
         """Variables in creation order: SB2's ``get_parameter_list()`` order."""
-        return [self._variables_by_name[name] for name in self._order]
+        return [self._registry.variables[name] for name in self._registry.order]
 
     def sync_numpy(self) -> None:
-        for name in self._order:
-            self.numpy_weights[name] = self._variables_by_name[name].numpy()
+        registry = self._registry
+        for name in registry.order:
+            registry.numpy[name] = registry.variables[name].numpy()
 
 
 class _ActiveStore:
@@ -117,6 +131,10 @@ def get_variable(name: str, shape: Sequence[int], initializer: Initializer):
     if store is None:
         raise RuntimeError(f"No active variable store for {name!r}: SB2 layer helpers must run "
                            "inside a policy's network (see stable_ppo2.common.policies)")
+    if _ActiveStore.numpy_mode:
+        weights = store.numpy_weights.get(f"{store.prefix}/{name}")
+        if weights is not None:
+            return weights
     variable = store.get_variable(name, shape, initializer)
     if _ActiveStore.numpy_mode:
         return store.numpy_weights[f"{store.prefix}/{name}"]

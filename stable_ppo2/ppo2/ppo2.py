@@ -15,6 +15,7 @@ evaluated at ``frac = 1 - (update - 1) / n_updates``, ``total_timesteps // n_bat
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Callable, Dict, List, Optional, Union
 
@@ -31,6 +32,8 @@ from stable_ppo2.common.schedules import get_schedule_fn
 from stable_ppo2.common.tf_util import set_num_threads, tf
 
 Schedule = Union[float, Callable[[float], float]]
+#: Compile the update with XLA (about 1.5x faster updates, ~1.5 s more on the first ``learn``).
+USE_XLA = os.environ.get("STABLE_PPO2_XLA", "1") != "0"
 LOSS_NAMES = ["policy_loss", "value_loss", "policy_entropy", "approxkl", "clipfrac"]
 
 
@@ -292,7 +295,7 @@ class PPO2(ActorCriticRLModel):
                                     tf.as_dtype(pdtype.action_dtype))
         vector, scalar = tf.TensorSpec((None,), tf.float32), tf.TensorSpec((), tf.float32)
 
-        @tf.function(input_signature=[obs_spec, vector, action_spec, vector, vector,
+        @tf.function(jit_compile=USE_XLA, input_signature=[obs_spec, vector, action_spec, vector, vector,
                                       tf.TensorSpec((None, None), tf.int32), scalar, scalar, scalar])
         def train_update(obs, returns, actions, values, neglogpacs, minibatch_indices,
                          learning_rate, cliprange, cliprange_vf):
