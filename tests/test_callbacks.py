@@ -664,22 +664,6 @@ def test_ppo2_checkpoint_and_eval_with_vec_normalize(tmp_path):
     assert evaluation.last_mean_reward > -np.inf
 
 
-def test_ppo2_recurrent_eval_callback(tmp_path):
-    from stable_ppo2 import PPO2
-    from stable_ppo2.common import policies
-
-    if not hasattr(policies, "MlpLstmPolicy"):
-        pytest.skip("MlpLstmPolicy is not available yet")
-
-    env = DummyVecEnv([lambda: gym.make("CartPole-v1")] * 4)
-    model = PPO2("MlpLstmPolicy", env, n_steps=16, nminibatches=4, seed=0, n_cpu_tf_sess=1)
-    callback = EvalCallback(seeded_env("CartPole-v1"), n_eval_episodes=2, eval_freq=16, log_path=str(tmp_path),
-                            verbose=0)
-    model.learn(128, callback=callback)
-    assert callback.evaluations_timesteps == [64, 128]
-    assert np.asarray(callback.evaluations_results).shape == (2, 2, 1)
-
-
 def test_ppo2_short_learn_still_starts_and_ends_training():
     model = make_ppo2("CartPole-v1")
     hooks = HookCounter()

@@ -109,12 +109,18 @@ def test_constructor_attributes():
     assert isinstance(model.observation_space, spaces.Box) and model.action_space == spaces.Discrete(2)
 
 
-def test_env_from_id_string(capsys):
+def test_env_from_id_string_trains(capsys):
     model = PPO2("MlpPolicy", "CartPole-v1", verbose=1, **FAST)
     assert "Creating environment from the given name, wrapped in a DummyVecEnv." in capsys.readouterr().out
     assert isinstance(model.get_env(), DummyVecEnv) and model.n_envs == 1
+    model.verbose = 0
     model.learn(128)
     assert model.num_timesteps == 128
+    # reset_num_timesteps
+    model.learn(128, reset_num_timesteps=False)
+    assert model.num_timesteps == 256
+    model.learn(64)
+    assert model.num_timesteps == 64
 
 
 def test_env_gymnasium_env_is_wrapped(capsys):
@@ -123,17 +129,13 @@ def test_env_gymnasium_env_is_wrapped(capsys):
     assert "Wrapping the env in a DummyVecEnv." in capsys.readouterr().out
     assert isinstance(model.get_env(), DummyVecEnv)
     assert model.get_env().envs[0] is env or model.get_env().envs[0].unwrapped is env.unwrapped
-    assert model.n_envs == 1
-    model.learn(128)
-    assert model.num_timesteps == 128
+    assert model.n_envs == 1 and model.n_batch == 64
 
 
 def test_env_vecenv_is_kept():
     env = cartpole_vec(2)
     model = PPO2("MlpPolicy", env, n_steps=32, nminibatches=2)
     assert model.get_env() is env and model.n_envs == 2 and model.n_batch == 64
-    model.learn(128)
-    assert model.num_timesteps == 128
 
 
 def test_env_none_then_learn_raises():
@@ -208,10 +210,10 @@ CLIPRANGE_VF_VARIANTS = {
 
 
 @pytest.mark.parametrize("variant", sorted(CLIPRANGE_VF_VARIANTS))
-@pytest.mark.parametrize("cliprange", [0.2, lambda f: 0.1 * f], ids=["cliprange-float", "cliprange-callable"])
-def test_cliprange_vf_variants_learn(variant, cliprange):
-    """SB2 test_ppo2 (shortened): every cliprange/cliprange_vf combination trains, saves and reloads."""
+def test_cliprange_vf_variants_learn(variant):
+    """SB2 test_ppo2 (shortened): every cliprange_vf variant trains and saves; the saved value reloads."""
     cliprange_vf = CLIPRANGE_VF_VARIANTS[variant]
+    cliprange = 0.2
     model = PPO2("MlpPolicy", "CartPole-v1", cliprange=cliprange, cliprange_vf=cliprange_vf, **FAST)
     before = model.get_parameters()["model/pi/w:0"]
     model.learn(256)
@@ -222,12 +224,18 @@ def test_cliprange_vf_variants_learn(variant, cliprange):
         assert model.cliprange_vf is cliprange  # quirk 6: the value given at setup
     else:
         assert model.cliprange_vf is cliprange_vf  # not replaced by learn()
+    # learn() turned learning_rate and cliprange into callables
+    assert callable(model.learning_rate) and callable(model.cliprange)
+    assert model.learning_rate(0.3) == pytest.approx(2.5e-4) and model.cliprange(0.7) == pytest.approx(0.2)
     buffer = io.BytesIO()
     model.save(buffer)
     buffer.seek(0)
-    loaded = PPO2.load(buffer, env=cartpole_vec())
-    loaded.learn(128)
-    assert loaded.num_timesteps == 128
+    loaded = PPO2.load(buffer)
+    expected = 0.2 if cliprange_vf is None else cliprange_vf
+    if callable(expected):
+        assert callable(loaded.cliprange_vf) and loaded.cliprange_vf(0.5) == expected(0.5)
+    else:
+        assert loaded.cliprange_vf == expected
 
 
 def test_cliprange_vf_none_becomes_cliprange():
@@ -256,18 +264,13 @@ def test_schedules_become_callables_and_see_frac():
     # a second learn call restarts frac at 1
     model.learn(128)
     assert seen["lr"][-2:] == [1.0, 0.5]
-
     model = PPO2("MlpPolicy", "CartPole-v1", learning_rate=3e-4, cliprange=0.1, **FAST)
     assert model.learning_rate == 3e-4 and model.cliprange == 0.1  # plain floats before learn
-    model.learn(64)
-    assert callable(model.learning_rate) and callable(model.cliprange)
-    assert model.learning_rate(0.3) == pytest.approx(3e-4) and model.cliprange(0.7) == pytest.approx(0.1)
-    assert model.cliprange_vf == 0.1  # set at setup, never replaced by a callable
 
 
-@pytest.mark.parametrize("learning_rate", [0.0, lambda f: 0.0], ids=["float", "callable"])
-def test_zero_learning_rate_changes_nothing(learning_rate):
-    model = PPO2("MlpPolicy", "CartPole-v1", learning_rate=learning_rate, **FAST)
+def test_learning_rate_schedule_value_is_used():
+    """A schedule returning 0 leaves every parameter unchanged (the callable's value is what Adam uses)."""
+    model = PPO2("MlpPolicy", "CartPole-v1", learning_rate=lambda frac: 0.0, **FAST)
     before = model.get_parameters()
     model.learn(128)
     after = model.get_parameters()
@@ -289,25 +292,35 @@ def _fixed_batch(model, n=16, offset=3.0):
     return obs, returns.astype(np.float32), actions, values.astype(np.float32), neglogpacs, vpred
 
 
-@pytest.mark.parametrize("cliprange_vf", [-1.0, None, 1e6, 1e-6, 0.5])
-def test_cliprange_vf_semantics_in_loss(cliprange_vf):
-    """Value loss: no clipping for negative/None (or huge) clip ranges, SB2's max of clipped/unclipped otherwise."""
+def test_cliprange_vf_semantics_in_loss():
+    """Value loss: no clipping for negative/None (or huge) clip ranges, SB2's max of clipped/unclipped otherwise.
+
+    One minibatch and one epoch: the reported losses are those of the parameters before the update, which are
+    restored before each variant.
+    """
     model = model_for_spaces("MlpPolicy", spaces.Box(-5, 5, (4,), np.float32), spaces.Discrete(2), seed=0,
                              nminibatches=1, noptepochs=1, n_steps=16)
+    initial = model.get_parameters()
     obs, returns, actions, values, neglogpacs, vpred = _fixed_batch(model)
-    losses = model.train_on_batch(obs, returns, actions, values, neglogpacs, np.arange(16)[None, :],
-                                  learning_rate=1e-3, cliprange=0.2, cliprange_vf=cliprange_vf)
-    pg_loss, vf_loss, entropy, approxkl, clipfrac = losses
-    if cliprange_vf is None or cliprange_vf < 0 or cliprange_vf > 1e5:
-        expected_vf = 0.5 * np.mean((vpred - returns) ** 2)
-    else:
-        clipped = values + np.clip(vpred - values, -cliprange_vf, cliprange_vf)
-        expected_vf = 0.5 * np.mean(np.maximum((vpred - returns) ** 2, (clipped - returns) ** 2))
-    assert vf_loss == pytest.approx(expected_vf, rel=1e-4)
-    # ratio == 1 (old neglogp = current): no clipping, no KL, normalised advantages average to 0
-    assert approxkl == pytest.approx(0.0, abs=1e-8) and clipfrac == 0.0
-    assert pg_loss == pytest.approx(0.0, abs=1e-5)
-    assert entropy > 0
+    vf_losses = {}
+    for cliprange_vf in (-1.0, None, 1e6, 1e-6, 0.5):
+        model.load_parameters(initial)
+        losses = model.train_on_batch(obs, returns, actions, values, neglogpacs, np.arange(16)[None, :],
+                                      learning_rate=1e-3, cliprange=0.2, cliprange_vf=cliprange_vf)
+        pg_loss, vf_loss, entropy, approxkl, clipfrac = losses
+        if cliprange_vf is None or cliprange_vf < 0 or cliprange_vf > 1e5:
+            expected_vf = 0.5 * np.mean((vpred - returns) ** 2)
+        else:
+            clipped = values + np.clip(vpred - values, -cliprange_vf, cliprange_vf)
+            expected_vf = 0.5 * np.mean(np.maximum((vpred - returns) ** 2, (clipped - returns) ** 2))
+        assert vf_loss == pytest.approx(expected_vf, rel=1e-4), cliprange_vf
+        # ratio == 1 (old neglogp = current): no clipping, no KL, normalised advantages average to 0
+        assert approxkl == pytest.approx(0.0, abs=1e-8) and clipfrac == 0.0
+        assert pg_loss == pytest.approx(0.0, abs=1e-5)
+        assert entropy > 0
+        vf_losses[cliprange_vf] = vf_loss
+    assert vf_losses[1e-6] > vf_losses[-1.0]  # clipping made a difference on this batch
+    assert model._train_trace_count == 1
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -337,24 +350,23 @@ def test_learn_shorter_than_a_batch_does_nothing():
         np.testing.assert_array_equal(value, before[name])
 
 
-def test_reset_num_timesteps():
-    model = PPO2("MlpPolicy", "CartPole-v1", **FAST)
-    model.learn(128)
-    model.learn(128, reset_num_timesteps=False)
-    assert model.num_timesteps == 256
-    model.learn(64)
-    assert model.num_timesteps == 64
-
-
-def test_compiled_update_traced_once():
-    model = PPO2("MlpPolicy", "CartPole-v1", learning_rate=lambda f: 1e-3 * f, **FAST)
-    for total in (128, 64, 192):
+def test_compiled_update_traced_once_and_set_env_other_number_of_envs():
+    """The compiled update is traced once across learn calls, also after set_env with another env count,
+    which recomputes n_batch (SB2 quirk 8 fixed)."""
+    model = PPO2("MlpPolicy", cartpole_vec(1), learning_rate=lambda f: 1e-3 * f, n_steps=32, nminibatches=2,
+                 noptepochs=1)
+    for total in (64, 32, 96):
         model.learn(total)
     assert model._train_trace_count == 1
-    # another number of envs (other batch size) reuses the same trace
-    model.set_env(cartpole_vec(2))
-    model.learn(256)
-    assert model.num_timesteps == 256
+    assert model.n_batch == 32
+    model.set_env(cartpole_vec(3))
+    assert model.n_envs == 3 and model.n_batch == 96
+    assert model.episode_reward is None and model.ep_info_buf is None
+    callback = CountingCallback()
+    model.learn(192, callback=callback)
+    assert model.num_timesteps == 192
+    assert callback.counts["rollout_start"] == 2 and callback.counts["step"] == 64
+    assert model.episode_reward.shape == (3,)
     assert model._train_trace_count == 1
 
 
@@ -380,33 +392,9 @@ def test_env_reset_once_across_learn_calls_and_on_set_env():
     assert model.runner is not runner
 
 
-def test_later_learn_continues_from_current_observations():
-    """The runner keeps its observations between learn calls (no reset): episodes span learn calls."""
-    env = Monitor(IdentityEnvBox(ep_length=100))
-    model = PPO2("MlpPolicy", DummyVecEnv([lambda: env]), n_steps=30, nminibatches=1, noptepochs=1)
-    for _ in range(4):
-        model.learn(30)
-    # 120 steps with 100-step episodes: exactly one finished episode, of length 100
-    assert env.get_episode_lengths() == [100]
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # set_env
 # ----------------------------------------------------------------------------------------------------------------
-
-def test_set_env_with_other_number_of_envs():
-    model = PPO2("MlpPolicy", cartpole_vec(1), n_steps=32, nminibatches=2, noptepochs=1)
-    model.learn(64)
-    assert model.n_batch == 32
-    model.set_env(cartpole_vec(3))
-    assert model.n_envs == 3 and model.n_batch == 96
-    assert model.episode_reward is None and model.ep_info_buf is None
-    callback = CountingCallback()
-    model.learn(192, callback=callback)
-    assert model.num_timesteps == 192
-    assert callback.counts["rollout_start"] == 2 and callback.counts["step"] == 64
-    assert model.episode_reward.shape == (3,)
-
 
 def test_set_env_with_incompatible_env_count_raises_and_keeps_env():
     env = cartpole_vec(2)
@@ -446,9 +434,9 @@ def test_set_env_none():
     no_env = model_for_spaces("MlpPolicy", model.observation_space, model.action_space)
     no_env.set_env(None)  # allowed: nothing to replace
     assert no_env.get_env() is None
-    no_env.set_env(cartpole_vec())
-    no_env.learn(128)
-    assert no_env.num_timesteps == 128
+    env = cartpole_vec(2)
+    no_env.set_env(env)
+    assert no_env.get_env() is env and no_env.n_envs == 2 and no_env.n_batch == 256
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -470,8 +458,6 @@ def test_get_env_and_vec_normalize_env():
     outer = VecCheckNan(inner)
     model.set_env(outer)
     assert model.get_env() is outer and model.get_vec_normalize_env() is inner
-    model.learn(64)
-    assert inner.obs_rms.count > 1  # statistics were updated during training
     model.set_env(cartpole_vec())
     assert model.get_vec_normalize_env() is None
 
@@ -505,15 +491,14 @@ def test_seed_makes_training_deterministic():
         np.testing.assert_array_equal(params_a[name], params_b[name], err_msg=name)
     assert model_a.seed == 0 and model_a.n_cpu_tf_sess == 1
 
-    model_c = PPO2("MlpPolicy", "CartPole-v1", seed=1, n_cpu_tf_sess=1)
-    model_c.learn(256)
-    assert not np.allclose(model_c.get_parameters()["model/pi_fc0/w:0"], params_a["model/pi_fc0/w:0"])
 
 
 def test_different_seed_different_parameters():
-    params = [PPO2("MlpPolicy", "CartPole-v1", seed=seed, **FAST).learn(128).get_parameters() for seed in (0, 1)]
-    assert not np.allclose(params[0]["model/pi_fc0/w:0"], params[1]["model/pi_fc0/w:0"])
-    assert not np.allclose(params[0]["model/pi/w:0"], params[1]["model/pi/w:0"])
+    params = [PPO2("MlpPolicy", "CartPole-v1", seed=seed, **FAST).get_parameters() for seed in (0, 0, 1)]
+    for name in params[0]:
+        np.testing.assert_array_equal(params[0][name], params[1][name])
+        if name.endswith("/w:0"):
+            assert not np.allclose(params[0][name], params[2][name]), name
 
 
 def test_seed_seeds_env_and_action_space():
@@ -549,6 +534,17 @@ def test_verbose_prints_sb2_table(tmp_path, capsys):
         assert row["serial_timesteps"] == row["n_updates"] * 64
         assert row["total_timesteps"] == row["n_updates"] * 64
         assert row["ep_len_mean"] > 0 and row["ep_reward_mean"] == row["ep_len_mean"]  # CartPole: reward 1 per step
+        assert row["policy_entropy"] > 0 and row["value_loss"] > 0 and 0 <= row["clipfrac"] <= 1
+
+    # verbose=0: nothing is logged, and the logger level is restored afterwards
+    model.verbose = 0
+    with logger.ScopedConfigure(str(tmp_path / "quiet"), ["stdout", "json"]):
+        level = logger.get_level()
+        capsys.readouterr()
+        model.learn(128)
+        assert logger.get_level() == level
+    assert "fps" not in capsys.readouterr().out
+    assert os.path.getsize(tmp_path / "quiet" / "progress.json") == 0
 
 
 def test_no_episode_keys_without_monitor(tmp_path):
@@ -558,17 +554,6 @@ def test_no_episode_keys_without_monitor(tmp_path):
     with open(tmp_path / "progress.json") as file:
         row = json.loads(file.readline())
     assert set(row) == SB2_LOG_KEYS - {"ep_reward_mean", "ep_len_mean"}
-
-
-def test_verbose_zero_logs_nothing(tmp_path, capsys):
-    model = PPO2("MlpPolicy", "CartPole-v1", verbose=0, **FAST)
-    with logger.ScopedConfigure(str(tmp_path), ["stdout", "json"]):
-        level = logger.get_level()
-        capsys.readouterr()
-        model.learn(128)
-        assert logger.get_level() == level  # restored after learn
-    assert "fps" not in capsys.readouterr().out
-    assert os.path.getsize(tmp_path / "progress.json") == 0
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -622,12 +607,21 @@ def test_save_load_round_trip(trained_model, tmp_path, form):
     assert loaded.num_timesteps == 0 and loaded.get_env() is None
     assert loaded.learning_rate(1.0) == pytest.approx(2.5e-4) and loaded.cliprange(1.0) == pytest.approx(0.2)
     assert loaded.cliprange_vf == 0.2
-    # training continues after giving it an env
+
+
+def test_training_continues_after_load(trained_model, tmp_path):
+    path = str(tmp_path / "model.zip")
+    trained_model.save(path)
+    loaded = PPO2.load(path)
+    with pytest.raises(ValueError, match="valid environment"):
+        loaded.learn(128)
     loaded.set_env(DummyVecEnv([lambda: IdentityEnv(10)]))
-    before = loaded.get_parameters()["model/pi/w:0"]
+    before = loaded.get_parameters()
     loaded.learn(128)
     assert loaded.num_timesteps == 128
-    assert not np.allclose(before, loaded.get_parameters()["model/pi/w:0"])
+    after = loaded.get_parameters()
+    assert not np.allclose(before["model/pi/w:0"], after["model/pi/w:0"])
+    np.testing.assert_array_equal(before["model/q/w:0"], after["model/q/w:0"])
 
 
 def test_load_with_env_and_overrides(trained_model, tmp_path):
@@ -683,7 +677,6 @@ def _corrupt_policy_entry(path):
 
 def test_load_with_policy_kwarg_does_not_deserialise(tmp_path):
     model = PPO2(CustomPolicy, "CartPole-v1", **FAST)
-    model.learn(128)
     path = str(tmp_path / "custom.zip")
     model.save(path)
     _corrupt_policy_entry(path)
@@ -703,7 +696,6 @@ def test_load_policy_kwargs(tmp_path):
     """SB2 test_custom_policy: same/no policy_kwargs load; different ones -> ValueError."""
     policy_kwargs = dict(act_fun=tf.nn.relu, net_arch=[4, 4])
     model = PPO2("MlpPolicy", "CartPole-v1", policy_kwargs=policy_kwargs, **FAST)
-    model.learn(64)
     path = str(tmp_path / "kwargs_model")
     model.save(path)
     loaded = PPO2.load(path, policy_kwargs=dict(act_fun=tf.nn.relu, net_arch=[4, 4]))

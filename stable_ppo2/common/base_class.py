@@ -424,3 +424,6 @@ class ActorCriticRLModel(BaseRLModel):
         if actions.shape[0] != batch:
             raise ValueError(f"Error: batch sizes differ for actions and observations "
                              f"({actions.shape[0]} actions, {batch} observations).")
+
+
+from stable_ppo2.common.tensorboard import TensorboardWriter  # noqa: E402,F401  (SB2's import path)

@@ -29,6 +29,7 @@ from stable_ppo2.common.math_util import explained_variance, safe_mean
 from stable_ppo2.common.policies import ActorCriticPolicy
 from stable_ppo2.common.runners import AbstractEnvRunner
 from stable_ppo2.common.schedules import get_schedule_fn
+from stable_ppo2.common.tensorboard import TensorboardWriter, total_episode_reward_logger
 from stable_ppo2.common.tf_util import set_num_threads, tf
 
 Schedule = Union[float, Callable[[float], float]]
@@ -354,10 +355,10 @@ class PPO2(ActorCriticRLModel):
         self.learning_rate = get_schedule_fn(self.learning_rate)
         self.cliprange = get_schedule_fn(self.cliprange)
         cliprange_vf = get_schedule_fn(self.cliprange_vf)
-        new_tb_log = self._init_num_timesteps(reset_num_timesteps)  # noqa: F841 (callback locals)
-        writer = None  # noqa: F841  (SB2's TensorBoard writer; callbacks see it in locals)
+        new_tb_log = self._init_num_timesteps(reset_num_timesteps)
         callback = self._init_callback(callback)
-        with SetVerbosity(self.verbose):
+        with SetVerbosity(self.verbose), TensorboardWriter(None, self.tensorboard_log, tb_log_name,
+                                                           new_tb_log) as writer:
             self._setup_learn()
             t_first_start = time.time()
             n_updates = total_timesteps // self.n_batch
@@ -379,10 +380,40 @@ class PPO2(ActorCriticRLModel):
                                                 self._minibatch_indices(), lr_now, cliprange_now,
                                                 cliprange_vf_now)
                 fps = int(self.n_batch / (time.time() - t_start))
+                if writer is not None:
+                    self._write_summaries(writer, loss_vals, lr_now, cliprange_now, cliprange_vf_now,
+                                          returns, values, neglogpacs, masks, true_reward)
                 if self.verbose >= 1 and (update % log_interval == 0 or update == 1):
                     self._log_update(update, fps, returns, values, t_start - t_first_start, loss_vals)
             callback.on_training_end()
         return self
+
+    def _write_summaries(self, writer, loss_vals, learning_rate, cliprange, cliprange_vf, returns,
+                         values, neglogpacs, masks, true_reward) -> None:
+        """Per-update TensorBoard scalars with SB2's tags (losses are minibatch means)."""
+        pg_loss, vf_loss, entropy, approxkl, clipfrac = (float(v) for v in loss_vals)
+        scalars = {
+            "loss/entropy_loss": entropy, "loss/policy_gradient_loss": pg_loss,
+            "loss/value_function_loss": vf_loss, "loss/approximate_kullback-leibler": approxkl,
+            "loss/clip_factor": clipfrac,
+            "loss/loss": pg_loss - entropy * self.ent_coef + vf_loss * self.vf_coef,
+            "input_info/discounted_rewards": float(np.mean(returns)),
+            "input_info/learning_rate": float(learning_rate), "input_info/clip_range": float(cliprange),
+            "input_info/old_neglog_action_probability": float(np.mean(neglogpacs)),
+            "input_info/old_value_pred": float(np.mean(values)),
+        }
+        if cliprange_vf is not None and cliprange_vf >= 0:
+            scalars["input_info/clip_range_vf"] = float(cliprange_vf)
+        with writer.as_default():
+            for tag, value in scalars.items():
+                tf.summary.scalar(tag, value, step=self.num_timesteps)
+        self.episode_reward = total_episode_reward_logger(
+            self.episode_reward, true_reward.reshape((self.n_envs, self.n_steps)),
+            masks.reshape((self.n_envs, self.n_steps)), writer, self.num_timesteps)
+        if self.full_tensorboard_log:
+            with writer.as_default():
+                for variable in self.params:
+                    tf.summary.histogram(variable.name, variable, step=self.num_timesteps)
 
     def _log_update(self, update: int, fps: int, returns, values, time_elapsed: float, loss_vals) -> None:
         logger.logkv("serial_timesteps", update * self.n_steps)
