@@ -136,6 +136,17 @@ def warm_up_tf():
     gc.collect()
 
 
+def code_version():
+    """The repository commit, '+dirty' if stable_ppo2/ has uncommitted changes, and the XLA switch."""
+    def git(*a):
+        return subprocess.run(["git", *a], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              universal_newlines=True).stdout.strip()
+
+    from stable_ppo2.ppo2 import ppo2 as ppo2_module
+    dirty = "+dirty" if git("status", "--porcelain", "--", "stable_ppo2") else ""
+    return f"{git('rev-parse', '--short', 'HEAD') or '?'}{dirty} (XLA update: {getattr(ppo2_module, 'USE_XLA', None)})"
+
+
 def run_subprocess(cmd):
     """Run a benchmark script; return its last stdout line, or raise with the tail of its output."""
     proc = subprocess.run(cmd, cwd=REPO, env=CLEAN_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -242,6 +253,7 @@ def main(argv=None):
         from stable_ppo2.common.tf_util import set_num_threads
         assert set_num_threads(1), "TF runtime already started: cannot set one thread"
         warm_up_tf()
+        print(f"[bench] stable_ppo2 at {code_version()}", flush=True)
     print(f"[bench] {args.libs} seeds={args.seeds} timesteps={args.timesteps} | python "
           f"{platform.python_version()}, {platform.platform()}, cpus={os.cpu_count()}", flush=True)
     results = []
@@ -255,7 +267,8 @@ def main(argv=None):
     summarize(results, args.libs, args.seeds)
     if args.json:
         meta = dict(date=time.strftime("%Y-%m-%d %H:%M:%S %Z"), machine=platform.platform(),
-                    cpus=os.cpu_count(), timesteps=args.timesteps, seeds=args.seeds)
+                    cpus=os.cpu_count(), timesteps=args.timesteps, seeds=args.seeds,
+                    stable_ppo2=code_version() if "ours" in args.libs else None)
         Path(args.json).write_text(json.dumps(dict(meta=meta, results=results), indent=1))
     return 0 if results else 1
 

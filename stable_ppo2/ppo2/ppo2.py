@@ -33,7 +33,8 @@ from stable_ppo2.common.tensorboard import TensorboardWriter, total_episode_rewa
 from stable_ppo2.common.tf_util import set_num_threads, tf
 
 Schedule = Union[float, Callable[[float], float]]
-#: Compile the update with XLA (about 1.5x faster updates, ~1.5 s more on the first ``learn``).
+#: Compile the update of MLP policies with XLA: about 1.5x faster updates for ~1.5 s more on the
+#: first ``learn``. Convolutional networks never use it (XLA's CPU convolution gradients are slow).
 USE_XLA = os.environ.get("STABLE_PPO2_XLA", "1") != "0"
 LOSS_NAMES = ["policy_loss", "value_loss", "policy_entropy", "approxkl", "clipfrac"]
 
@@ -295,8 +296,9 @@ class PPO2(ActorCriticRLModel):
         action_spec = tf.TensorSpec((None,) + tuple(pdtype.sample_shape()),
                                     tf.as_dtype(pdtype.action_dtype))
         vector, scalar = tf.TensorSpec((None,), tf.float32), tf.TensorSpec((), tf.float32)
+        jit_compile = USE_XLA and policy.uses_numpy_forward
 
-        @tf.function(jit_compile=USE_XLA, input_signature=[obs_spec, vector, action_spec, vector, vector,
+        @tf.function(jit_compile=jit_compile, input_signature=[obs_spec, vector, action_spec, vector, vector,
                                       tf.TensorSpec((None, None), tf.int32), scalar, scalar, scalar])
         def train_update(obs, returns, actions, values, neglogpacs, minibatch_indices,
                          learning_rate, cliprange, cliprange_vf):
