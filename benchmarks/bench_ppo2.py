@@ -87,7 +87,7 @@ def run_ours(seed, timesteps, eval_episodes):
                  seed=seed, n_cpu_tf_sess=1, verbose=0, **ZOO_CARTPOLE)
     build_s = time.perf_counter() - t0
 
-    update_s = []  # seconds per train_on_batch call: the first one includes tracing the tf.function
+    update_s = []  # seconds per train_on_batch call: the first one includes tracing/compiling the update
     train_on_batch = model.train_on_batch
 
     def timed_train_on_batch(*a, **kw):
@@ -125,7 +125,8 @@ def warm_up_tf():
 
     SB2 and SB3 pay their framework start-up in a fresh subprocess before learn() starts; without this the
     first stable_ppo2 run of the process would carry TF's one-off start-up (about 1 s) inside learn().
-    Each model's own tf.function tracing still happens in its learn() (reported as first_update_s).
+    Each model's own tf.function tracing (and XLA compilation) still happens in its learn(), as it does for
+    users; it is reported as first_update_s.
     """
     from stable_ppo2 import PPO2
     from stable_ppo2.common.cmd_util import make_vec_env
@@ -205,7 +206,7 @@ def run_one(lib, seed, args):
     r.update(lib=lib, seed=seed, load1m_before=load, other_cores=other, steps_per_s=r["steps"] / r["wall_s"])
     ev = "" if r["eval_return"] is None else f", eval {r['eval_return']:.1f}"
     if r.get("first_update_s") is not None:
-        ev += f" [first update incl. tracing {r['first_update_s']:.2f}s, all updates {r['train_s']:.2f}s]"
+        ev += f" [first update incl. trace/compile {r['first_update_s']:.2f}s, all updates {r['train_s']:.2f}s]"
     print(f"[bench] {lib:4s} seed={seed} steps={r['steps']} learn={r['wall_s']:.2f}s "
           f"-> {r['steps_per_s']:.0f} steps/s (cpu {r['cpu_s']:.2f}s, load1m {load:.2f}, other cores {other:.2f}) "
           f"| last-100 return {r['last100_return']:.1f} ({r['episodes']} eps){ev}", flush=True)
@@ -253,7 +254,9 @@ def main(argv=None):
         from stable_ppo2.common.tf_util import set_num_threads
         assert set_num_threads(1), "TF runtime already started: cannot set one thread"
         warm_up_tf()
-        print(f"[bench] stable_ppo2 at {code_version()}", flush=True)
+    version = code_version() if "ours" in args.libs else None  # the code imported now, not at the end
+    if version:
+        print(f"[bench] stable_ppo2 at {version}", flush=True)
     print(f"[bench] {args.libs} seeds={args.seeds} timesteps={args.timesteps} | python "
           f"{platform.python_version()}, {platform.platform()}, cpus={os.cpu_count()}", flush=True)
     results = []
@@ -268,7 +271,7 @@ def main(argv=None):
     if args.json:
         meta = dict(date=time.strftime("%Y-%m-%d %H:%M:%S %Z"), machine=platform.platform(),
                     cpus=os.cpu_count(), timesteps=args.timesteps, seeds=args.seeds,
-                    stable_ppo2=code_version() if "ours" in args.libs else None)
+                    stable_ppo2=version)
         Path(args.json).write_text(json.dumps(dict(meta=meta, results=results), indent=1))
     return 0 if results else 1
 

@@ -96,8 +96,7 @@ PARAM_TABLE = {
         "MlpPolicy", BOX4, spaces.Discrete(2), {"layers": [16]},
         [("pi_fc0/w", (4, 16)), ("pi_fc0/b", (16,)), ("vf_fc0/w", (4, 16)), ("vf_fc0/b", (16,)),
          ("vf/w", (16, 1)), ("vf/b", (1,)), ("pi/w", (16, 2)), ("pi/b", (2,)), ("q/w", (16, 2)), ("q/b", (2,))]),
-    # spec 2.10 and SB2_PARAM_NAMES.md "CnnPolicy on image env"
-    "cnn-discrete4": ("CnnPolicy", IMAGE, spaces.Discrete(4), {}, _cnn(4)),
+    # SB2_PARAM_NAMES.md "CnnPolicy on image env" (spec 2.10 shows the same with Discrete(4))
     "cnn-discrete6": ("CnnPolicy", IMAGE, spaces.Discrete(6), {}, _cnn(6)),
 }
 
@@ -183,8 +182,8 @@ def test_init_is_seeded_by_numpy():
 # ----------------------------------------------------------------------------------------------------------------
 
 def test_act_fun_relu_and_net_arch_via_policy_kwargs():
-    model = PPO2("MlpPolicy", "CartPole-v1", n_steps=64, nminibatches=2, noptepochs=1,
-                 policy_kwargs=dict(act_fun=tf.nn.relu, net_arch=[4, 4]), seed=0)
+    model = model_for_spaces("MlpPolicy", BOX4, spaces.Discrete(2),
+                             policy_kwargs=dict(act_fun=tf.nn.relu, net_arch=[4, 4]), seed=0)
     policy = model.act_model
     assert policy.act_fun is tf.nn.relu
     assert policy.net_arch == [4, 4]
@@ -197,8 +196,6 @@ def test_act_fun_relu_and_net_arch_via_policy_kwargs():
     pdparam, vpred, _ = policy.network(obs)
     np.testing.assert_allclose(pdparam.numpy(), logits, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(vpred.numpy(), value, rtol=1e-5, atol=1e-6)
-    model.learn(128)
-    assert model.num_timesteps == 128
 
 
 def test_default_mlp_is_tanh_with_separate_towers():
@@ -416,9 +413,12 @@ def test_cnn_policy_kwargs_are_forwarded_to_extractor():
 
 def test_cnn_conv_kwargs_forwarded_by_nature_cnn():
     """SB2: extra CnnPolicy kwargs go to nature_cnn, which passes them to every conv (here: one_dim_bias)."""
-    model = model_for_spaces("CnnPolicy", IMAGE, spaces.Discrete(2), policy_kwargs=dict(one_dim_bias=True))
+    # 36x36 is the smallest input nature_cnn accepts: 8x8 -> 3x3 -> 1x1x64
+    model = model_for_spaces("CnnPolicy", spaces.Box(0, 255, (36, 36, 1), np.uint8), spaces.Discrete(2),
+                             policy_kwargs=dict(one_dim_bias=True))
     shapes = {n: v.shape for n, v in model.get_parameters().items()}
     assert shapes["model/c1/b:0"] == (32,) and shapes["model/c3/b:0"] == (64,)
+    assert shapes["model/fc1/w:0"] == (64, 512)
 
 
 def test_cnn_observations_scaled_by_255():
@@ -521,10 +521,16 @@ def test_numpy_path_follows_parameter_changes():
         np.testing.assert_allclose(value_np, value_tf.numpy(), rtol=1e-4, atol=1e-5)
 
     rng = np.random.RandomState(0)
-    model.load_parameters({n: rng.randn(*v.shape) for n, v in model.get_parameters().items()})
+    loaded = {n: 0.3 * rng.randn(*v.shape) for n, v in model.get_parameters().items()}
+    model.load_parameters(loaded)
     agree()
     model.learn(128)
     agree()
+    # training started from the loaded values (the compiled update reads the same variables)
+    after = model.get_parameters()
+    np.testing.assert_allclose(after["model/q/w:0"], loaded["model/q/w:0"], rtol=1e-6)  # no gradient
+    moved = np.max(np.abs(after["model/pi/w:0"] - loaded["model/pi/w:0"]))
+    assert 0 < moved < 0.05
 
 
 def test_custom_activation_falls_back_to_tf():

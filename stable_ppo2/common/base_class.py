@@ -17,7 +17,7 @@ from gymnasium import spaces
 
 from stable_ppo2 import logger
 from stable_ppo2.common.callbacks import BaseCallback, CallbackList, ConvertCallback
-from stable_ppo2.common.input import check_observation_space
+from stable_ppo2.common.input import check_observation_space, check_zero_start
 from stable_ppo2.common.misc_util import set_global_seeds
 from stable_ppo2.common.policies import get_policy_from_name
 from stable_ppo2.common.save_util import load_from_file, save_to_pickle, save_to_zip
@@ -39,6 +39,7 @@ def _check_spaces(observation_space, action_space) -> None:
         raise NotImplementedError(
             f"Error: PPO2 does not support action spaces of type {type(action_space).__name__} "
             f"({action_space}). Supported: Box, Discrete, MultiDiscrete, MultiBinary.")
+    check_zero_start(action_space, "the action")
 
 
 class SetVerbosity:
@@ -267,6 +268,8 @@ class BaseRLModel(ABC):
         Keyword arguments override the stored attributes (``policy=MyPolicy``, ``verbose=1``...);
         like ``custom_objects``, entries given this way are never deserialised from the file.
         """
+        if custom_objects is not None and not isinstance(custom_objects, dict):
+            raise ValueError("custom_objects argument must be a dict or None")
         replaced = dict(custom_objects or {})
         replaced.update({key: value for key, value in kwargs.items() if key != "policy_kwargs"})
         data, params = cls._load_from_file(load_path, custom_objects=replaced)

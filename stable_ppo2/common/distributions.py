@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow_probability as tfp
 from gymnasium import spaces
 
+from stable_ppo2.common.input import check_zero_start
 from stable_ppo2.common.tf_layers import get_variable, in_numpy_mode, linear
 from stable_ppo2.common.tf_util import tf
 
@@ -356,6 +357,7 @@ class BernoulliProbabilityDistributionType(ProbabilityDistributionType):
 
 def make_proba_dist_type(ac_space) -> ProbabilityDistributionType:
     """The distribution type for a gymnasium action space (clear errors for the others)."""
+    check_zero_start(ac_space, "the action")
     if isinstance(ac_space, spaces.Box):
         if len(ac_space.shape) != 1:
             raise ValueError(f"Error: the action space must be a vector: Box actions need a 1-D "

@@ -15,6 +15,15 @@ from stable_ppo2.common.tf_util import tf
 SUPPORTED_OBSERVATION_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
 
 
+def check_zero_start(space, role: str) -> None:
+    """SB2's spaces count from 0; gymnasium's ``start`` offset is refused rather than misread."""
+    start = getattr(space, "start", 0)
+    if isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)) and np.any(np.asarray(start) != 0):
+        raise NotImplementedError(
+            f"Error: {role} space {space} has start={start}; PPO2 supports Discrete/MultiDiscrete "
+            "spaces starting at 0 (shift them with a gymnasium wrapper).")
+
+
 def check_observation_space(ob_space) -> None:
     """Raise a clear error for spaces PPO2 policies cannot read (Dict, Tuple, Text, ...)."""
     if not isinstance(ob_space, SUPPORTED_OBSERVATION_SPACES):
@@ -22,6 +31,7 @@ def check_observation_space(ob_space) -> None:
             f"Error: the model does not support input space of type {type(ob_space).__name__} "
             f"({ob_space}). Supported observation spaces: Box, Discrete, MultiDiscrete, MultiBinary; "
             "flatten Dict/Tuple observations with gymnasium.wrappers.FlattenObservation.")
+    check_zero_start(ob_space, "the observation")
 
 
 def input_shape(ob_space) -> Tuple[int, ...]:
