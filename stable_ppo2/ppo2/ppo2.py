@@ -54,6 +54,9 @@ class Tf1Adam:
         self.beta1_power = tf.Variable(beta1, dtype=tf.float32, trainable=False)
         self.beta2_power = tf.Variable(beta2, dtype=tf.float32, trainable=False)
 
+    def state_variables(self) -> List[tf.Variable]:
+        return self.first_moments + self.second_moments + [self.beta1_power, self.beta2_power]
+
     def apply(self, gradients: List[tf.Tensor], learning_rate: tf.Tensor) -> None:
         for variable, m, v, grad in zip(self.variables, self.first_moments, self.second_moments,
                                         gradients):
@@ -245,6 +248,8 @@ class PPO2(ActorCriticRLModel):
         self._optimizer = Tf1Adam(self._trainable, epsilon=1e-5)
         self._train_update = self._make_train_update()
         self._runner = None
+        if self.env is not None:
+            self._compile_train_update()
 
     def _variables_with_gradients(self) -> List[tf.Variable]:
         """The parameters the loss reaches (SB2 leaves out the unused ``q`` head, which has none)."""
@@ -314,6 +319,24 @@ class PPO2(ActorCriticRLModel):
             return totals / tf.cast(n_minibatches, tf.float32)
 
         return train_update
+
+    def _compile_train_update(self) -> None:
+        """Trace and compile the update now, as SB2 built its graph in the constructor, so the
+        first ``learn`` starts training at full speed. The call runs on a dummy batch of the real
+        shapes with learning rate 0; parameters and Adam's state are restored afterwards."""
+        batch_size = self.n_batch // self.nminibatches
+        n_rows = self.noptepochs * self.nminibatches
+        indices = np.tile(np.arange(batch_size, dtype=np.int32), (n_rows, 1))
+        actions = np.zeros((self.n_batch,) + tuple(self.act_model.pdtype.sample_shape()),
+                           self.act_model.pdtype.action_dtype)
+        obs = np.zeros((self.n_batch,) + input_shape(self.observation_space),
+                       input_dtype(self.observation_space))
+        saved = [(v, v.numpy()) for v in self._trainable + self._optimizer.state_variables()]
+        zeros = np.zeros(self.n_batch, np.float32)
+        self._train_update(obs, zeros, actions, zeros, zeros, indices, np.float32(0.0),
+                           np.float32(0.2), np.float32(-1.0))
+        for variable, value in saved:
+            variable.assign(value)
 
     # ------------------------------------------------------------------------------ training
     @property
