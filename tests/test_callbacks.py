@@ -516,30 +516,6 @@ def seeded_env(env_id: str) -> gym.Env:
     return env
 
 
-class HookCounter(BaseCallback):
-    """SB2's CustomCallback: notes which hooks ran, in order."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.events: List[str] = []
-
-    def _on_training_start(self) -> None:
-        self.events.append("training_start")
-
-    def _on_rollout_start(self) -> None:
-        self.events.append("rollout_start")
-
-    def _on_step(self) -> bool:
-        self.events.append("step")
-        return True
-
-    def _on_rollout_end(self) -> None:
-        self.events.append("rollout_end")
-
-    def _on_training_end(self) -> None:
-        self.events.append("training_end")
-
-
 @pytest.mark.parametrize("env_id, threshold", [("Pendulum-v1", -1200), ("CartPole-v1", -1200),
                                                ("Pendulum-v1", 0)])  # the last one never stops
 def test_ppo2_callbacks(tmp_path, env_id, threshold):
@@ -582,13 +558,13 @@ def test_ppo2_callbacks(tmp_path, env_id, threshold):
     model.learn(200, callback=None)
     assert model.num_timesteps == 200
 
-    hooks = HookCounter()
+    hooks = RecordingCallback()
     model.learn(200, callback=hooks)
     assert hooks.events == expected_events(2, 100)
     assert hooks.n_calls == 200 and hooks.num_timesteps == 200 and hooks.model is model
 
     # A list is turned into a CallbackList; reused callbacks keep counting their calls.
-    listed = HookCounter()
+    listed = RecordingCallback()
     model.learn(200, callback=[checkpoint_callback, eval_callback, listed])
     assert listed.model is model and listed.events[0] == "training_start" and listed.events[-1] == "training_end"
     assert checkpoint_callback.n_calls > 200
@@ -615,7 +591,7 @@ def test_ppo2_legacy_function_stops_early_without_training_on_the_partial_rollou
         calls.append(locals_["self"].num_timesteps)
         return len(calls) < 70  # False (the object) on the 70th call
 
-    hooks = HookCounter()
+    hooks = RecordingCallback()
     model.learn(1000, callback=[hooks, Snapshots(), ConvertCallback(stop_at_70th)])
     assert len(calls) == 70 and calls == list(range(2, 141, 2))
     assert model.num_timesteps == 140
@@ -666,6 +642,6 @@ def test_ppo2_checkpoint_and_eval_with_vec_normalize(tmp_path):
 
 def test_ppo2_short_learn_still_starts_and_ends_training():
     model = make_ppo2("CartPole-v1")
-    hooks = HookCounter()
+    hooks = RecordingCallback()
     model.learn(99, callback=hooks)  # fewer timesteps than one batch: no update, no env step (SB2 quirk 4)
     assert hooks.events == ["training_start", "training_end"] and model.num_timesteps == 0

@@ -305,22 +305,16 @@ class BaseRLModel(ABC):
                 return True
             raise ValueError(f"Error: Unexpected observation shape {shape} for Discrete environment, "
                              "please use () or (n_env,) for the observation shape.")
-        if isinstance(observation_space, spaces.MultiDiscrete):
-            n_dims = len(observation_space.nvec)
-            if shape == (n_dims,):
+        if isinstance(observation_space, (spaces.MultiDiscrete, spaces.MultiBinary)):
+            kind = type(observation_space).__name__
+            width = (len(observation_space.nvec) if isinstance(observation_space, spaces.MultiDiscrete)
+                     else observation_space.n)
+            if shape == (width,):
                 return False
-            if len(shape) == 2 and shape[1] == n_dims:
+            if len(shape) == 2 and shape[1] == width:
                 return True
-            raise ValueError(f"Error: Unexpected observation shape {shape} for MultiDiscrete environment, "
-                             f"please use ({n_dims},) or (n_env, {n_dims}) for the observation shape.")
-        if isinstance(observation_space, spaces.MultiBinary):
-            n = observation_space.n
-            if shape == (n,):
-                return False
-            if len(shape) == 2 and shape[1] == n:
-                return True
-            raise ValueError(f"Error: Unexpected observation shape {shape} for MultiBinary environment, "
-                             f"please use ({n},) or (n_env, {n}) for the observation shape.")
+            raise ValueError(f"Error: Unexpected observation shape {shape} for {kind} environment, "
+                             f"please use ({width},) or (n_env, {width}) for the observation shape.")
         raise ValueError(f"Error: Cannot determine if the observation is vectorized with the space "
                          f"type {observation_space}.")
 
