@@ -13,11 +13,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 from stable_ppo2 import PPO2  # noqa: E402
 from stable_ppo2.bench import load_results  # noqa: E402
-from stable_ppo2.common.callbacks import BaseCallback  # noqa: E402
 from stable_ppo2.common.cmd_util import make_vec_env  # noqa: E402
 from stable_ppo2.common.evaluation import evaluate_policy  # noqa: E402
 from stable_ppo2.common.schedules import linear_schedule  # noqa: E402
@@ -25,30 +23,6 @@ from stable_ppo2.common.schedules import linear_schedule  # noqa: E402
 # rl-baselines-zoo ppo2.yml, CartPole-v1
 ZOO_HYPERPARAMS = dict(n_steps=32, nminibatches=1, lam=0.8, gamma=0.98, noptepochs=20, ent_coef=0.0,
                        learning_rate=linear_schedule(0.001), cliprange=linear_schedule(0.2))
-
-
-class ProgressBar(BaseCallback):
-    """A tqdm bar over timesteps, showing the mean return of the last 100 episodes."""
-
-    def __init__(self, total_timesteps: int):
-        super().__init__()
-        self.total_timesteps = total_timesteps
-        self.bar = None
-
-    def _on_training_start(self) -> None:
-        self.bar = tqdm(total=self.total_timesteps, unit="step", smoothing=0.1, mininterval=0.5)
-
-    def _on_step(self) -> bool:
-        self.bar.update(self.model.num_timesteps - self.bar.n)
-        return True
-
-    def _on_rollout_end(self) -> None:
-        episodes = self.model.ep_info_buf
-        if episodes:
-            self.bar.set_postfix(mean_return=f"{np.mean([e['r'] for e in episodes]):.1f}")
-
-    def _on_training_end(self) -> None:
-        self.bar.close()
 
 
 def plot_learning_curve(monitor_dir: str, path: str) -> None:
@@ -78,7 +52,7 @@ def main() -> None:
     monitor_dir = os.path.join(args.out, "monitor")
     env = make_vec_env("CartPole-v1", n_envs=8, seed=args.seed, monitor_dir=monitor_dir)
     model = PPO2("MlpPolicy", env, seed=args.seed, n_cpu_tf_sess=1, **ZOO_HYPERPARAMS)
-    model.learn(total_timesteps=args.timesteps, callback=ProgressBar(args.timesteps))
+    model.learn(total_timesteps=args.timesteps, progress_bar=True)
     model_path = os.path.join(args.out, "ppo2_cartpole.zip")
     model.save(model_path)
     env.close()

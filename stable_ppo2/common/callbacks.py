@@ -377,3 +377,34 @@ class EveryNTimesteps(EventCallback):
             self.last_time_trigger = self.num_timesteps
             return self._on_event()
         return True
+
+
+class ProgressBarCallback(BaseCallback):
+    """A tqdm progress bar over timesteps, showing fps and the mean return of the last 100 episodes.
+
+    ``learn(..., progress_bar=True)`` adds it.
+    """
+
+    def __init__(self, total_timesteps: int) -> None:
+        super().__init__()
+        self.total_timesteps = total_timesteps
+        self.bar = None
+
+    def _on_training_start(self) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=self.total_timesteps, unit="step", smoothing=0.1, mininterval=0.5,
+                        dynamic_ncols=True)
+
+    def _on_step(self) -> bool:
+        self.bar.update(self.model.num_timesteps - self.bar.n)
+        return True
+
+    def _on_rollout_end(self) -> None:
+        episodes = self.model.ep_info_buf
+        if episodes:
+            mean_return = sum(info["r"] for info in episodes) / len(episodes)
+            self.bar.set_postfix(mean_return=f"{mean_return:.1f}", refresh=False)
+
+    def _on_training_end(self) -> None:
+        self.bar.close()

@@ -24,6 +24,7 @@ from gymnasium import spaces
 
 from stable_ppo2 import logger
 from stable_ppo2.common.base_class import ActorCriticRLModel, SetVerbosity
+from stable_ppo2.common.callbacks import ProgressBarCallback
 from stable_ppo2.common.input import input_dtype, input_shape
 from stable_ppo2.common.math_util import explained_variance, safe_mean
 from stable_ppo2.common.policies import ActorCriticPolicy
@@ -374,12 +375,18 @@ class PPO2(ActorCriticRLModel):
         return losses.numpy()
 
     def learn(self, total_timesteps, callback=None, log_interval=1, tb_log_name="PPO2",
-              reset_num_timesteps=True):
-        """Train for ``total_timesteps // (n_envs * n_steps)`` updates (SB2's count)."""
+              reset_num_timesteps=True, progress_bar=False):
+        """Train for ``total_timesteps // (n_envs * n_steps)`` updates (SB2's count).
+
+        ``progress_bar=True`` shows a tqdm bar (timesteps, fps, mean return).
+        """
         self.learning_rate = get_schedule_fn(self.learning_rate)
         self.cliprange = get_schedule_fn(self.cliprange)
         cliprange_vf = get_schedule_fn(self.cliprange_vf)
         new_tb_log = self._init_num_timesteps(reset_num_timesteps)
+        if progress_bar:
+            callback = [ProgressBarCallback(total_timesteps)] + (
+                callback if isinstance(callback, list) else [] if callback is None else [callback])
         callback = self._init_callback(callback)
         with SetVerbosity(self.verbose), TensorboardWriter(None, self.tensorboard_log, tb_log_name,
                                                            new_tb_log) as writer:
