@@ -14,6 +14,8 @@ setup(
     long_description=LONG_DESCRIPTION,
     long_description_content_type="text/markdown",
     packages=find_packages(include=["stable_ppo2", "stable_ppo2.*"]),
+    package_data={"stable_ppo2.zoo": ["ppo2.yml"]},
+    entry_points={"console_scripts": ["stable-ppo2=stable_ppo2.cli:main"]},
     python_requires=">=3.9",
     install_requires=[
         "tensorflow>=2.16,<2.22",
@@ -25,11 +27,14 @@ setup(
         "pandas>=2.0",
         "matplotlib>=3.7",
         "tqdm>=4.60",
+        "pyyaml>=5.4",
+        "plotly>=5.0",
     ],
     extras_require={
         "atari": ["gymnasium[atari]>=1.0,<1.5", "ale-py>=0.9", "opencv-python-headless>=4.8"],
         "box2d": ["gymnasium[box2d]>=1.0,<1.5"],
-        "tests": ["pytest>=7", "pytest-timeout>=2.1", "pyyaml>=6"],
+        "tests": ["pytest>=7", "pytest-timeout>=2.1", "pyyaml>=6", "moviepy>=1.0.3"],
+        "video": ["moviepy>=1.0.3"],
     },
     license="MIT",
     classifiers=[

@@ -191,6 +191,15 @@ class BaseRLModel(ABC):
               reset_num_timesteps=True):
         ...
 
+    def pretrain(self, dataset, n_epochs=10, learning_rate=1e-4, adam_epsilon=1e-8, val_interval=None):
+        """Behaviour cloning on an ``ExpertDataset``, from the current weights; returns self.
+
+        See :func:`stable_ppo2.common.pretrain.pretrain` (losses, logging, recurrent policies).
+        """
+        from stable_ppo2.common.pretrain import pretrain  # pylint: disable=import-outside-toplevel
+        return pretrain(self, dataset, n_epochs=n_epochs, learning_rate=learning_rate,
+                        adam_epsilon=adam_epsilon, val_interval=val_interval)
+
     # ------------------------------------------------------------------------------ parameters
     @abstractmethod
     def get_parameter_list(self) -> List[Any]:
@@ -342,29 +351,42 @@ class ActorCriticRLModel(BaseRLModel):
         observation = observation.reshape((-1,) + tuple(self.observation_space.shape))
         return observation, vectorized
 
-    def predict(self, observation, state=None, mask=None, deterministic=False):
-        """Actions for one observation or a batch; Box actions are clipped to the bounds."""
-        if state is None:
-            state = self.initial_state
-        if mask is None:
-            mask = [False for _ in range(self.n_envs)]
+    def _prepare_inputs(self, observation, state, mask):
+        """Batch the observation; for recurrent models also one state row and one episode-start
+        flag per observation (zeros when not given), whatever the training ``n_envs``."""
         observation, vectorized = self._prepare_observation(observation)
+        if self.initial_state is None:
+            return observation, None, None, vectorized
+        n_rows = observation.shape[0]
+        state_shape = tuple(np.shape(self.initial_state)[1:])
+        if state is None:
+            state = np.zeros((n_rows,) + state_shape, np.float32)
+        else:
+            state = np.asarray(state, np.float32)
+            if state.size != n_rows * int(np.prod(state_shape)):
+                raise ValueError(f"Error: state of shape {state.shape} for {n_rows} observation(s); "
+                                 f"expected ({n_rows}, {', '.join(map(str, state_shape))})")
+            state = state.reshape((n_rows,) + state_shape)
+        mask = np.zeros(n_rows, bool) if mask is None else np.asarray(mask, bool).reshape(n_rows)
+        return observation, state, mask, vectorized
+
+    def predict(self, observation, state=None, mask=None, deterministic=False):
+        """Actions for one observation or a batch; Box actions are clipped to the bounds.
+
+        Recurrent models take any number of observations (SB2: exactly ``n_envs``), with ``state``
+        from the previous call (None: zeros) and ``mask``, the done flags of the previous step.
+        """
+        observation, state, mask, vectorized = self._prepare_inputs(observation, state, mask)
         actions, _, states, _ = self.step(observation, state, mask, deterministic=deterministic)
         if isinstance(self.action_space, spaces.Box):
             actions = np.clip(actions, self.action_space.low, self.action_space.high)
         if not vectorized:
-            if state is not None:
-                raise ValueError("Error: The environment must be vectorized when using recurrent policies.")
             actions = actions[0]
         return actions, states
 
     def action_probability(self, observation, state=None, mask=None, actions=None, logp=False):
         """The policy's action distribution, or the (log-)probability of ``actions`` (SB2 shapes)."""
-        if state is None:
-            state = self.initial_state
-        if mask is None:
-            mask = [False for _ in range(self.n_envs)]
-        observation, vectorized = self._prepare_observation(observation)
+        observation, state, mask, vectorized = self._prepare_inputs(observation, state, mask)
         actions_proba = self.proba_step(observation, state, mask)
         if len(actions_proba) == 0:
             warnings.warn(f"Warning: action probability is not implemented for {type(self.action_space).__name__} "
@@ -377,8 +399,6 @@ class ActorCriticRLModel(BaseRLModel):
             if ret is None:
                 return None
         if not vectorized:
-            if state is not None:
-                raise ValueError("Error: The environment must be vectorized when using recurrent policies.")
             ret = ret[0]
         return ret
 

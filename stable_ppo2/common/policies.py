@@ -20,8 +20,9 @@ from gymnasium import spaces
 from stable_ppo2.common.distributions import make_proba_dist_type
 from stable_ppo2.common.input import (check_observation_space, input_dtype, input_shape,
                                       preprocess_obs_np, preprocess_obs_tf)
-from stable_ppo2.common.tf_layers import (NumpyUnsupported, VariableStore, activation, conv,
-                                          conv_to_fc, linear, using_store)
+from stable_ppo2.common.tf_layers import (NumpyUnsupported, VariableStore, activation,
+                                          batch_to_seq, conv, conv_to_fc, linear, lstm,
+                                          seq_to_batch, using_store)
 from stable_ppo2.common.tf_util import tf
 
 
@@ -156,23 +157,39 @@ class ActorCriticPolicy(BasePolicy):
     def extract_features(self, processed_obs):
         """``(latent_policy, latent_value)`` from preprocessed observations (TF or numpy)."""
 
-    def _network(self, obs, numpy_mode: bool):
-        """Flat distribution parameters, value ``[batch]`` and ``q`` from raw observations."""
+    #: size of the recurrent state per observation (0: feed-forward)
+    state_size = 0
+
+    def _latents(self, processed_obs, states, masks, n_steps: int):
+        """``(latent_policy, latent_value, new_states)``; feed-forward policies pass states through."""
+        latent_policy, latent_value = self.extract_features(processed_obs)
+        return latent_policy, latent_value, states
+
+    def _network(self, obs, numpy_mode: bool, states=None, masks=None, n_steps: int = 1):
+        """Flat distribution parameters, value ``[batch]``, ``q`` and the new recurrent states."""
         with using_store(self.keras_model, numpy_mode=numpy_mode):
             if numpy_mode:
                 processed = preprocess_obs_np(obs, self.ob_space, self.scale)
             else:
                 processed = preprocess_obs_tf(obs, self.ob_space, self.scale)
-            latent_policy, latent_value = self.extract_features(processed)
+            latent_policy, latent_value, new_states = self._latents(processed, states, masks, n_steps)
             value = linear(latent_value, "vf", 1)[:, 0]
             pdparam, q_values = self._pdtype.latent_to_params(latent_policy, latent_value,
                                                               init_scale=self.head_init_scale)
-        return pdparam, value, q_values
+        return pdparam, value, q_values, new_states
 
-    def network(self, obs):
-        """The TF network (for losses and compiled code): ``(pdparam, value, q)``."""
+    def network_with_state(self, obs, states=None, masks=None, n_steps: int = 1):
+        """The TF network: ``(pdparam, value, q, new_states)``. For recurrent policies ``obs`` and
+        ``masks`` are ``n_steps``-long sequences, env-major, and ``states`` one row per sequence."""
         self.build()
-        return self._network(obs, numpy_mode=False)
+        return self._network(obs, False, states, masks, n_steps)
+
+    def network(self, obs, states=None, masks=None, n_steps: int = 1):
+        """The TF network (for losses and compiled code): ``(pdparam, value, q)``."""
+        return self.network_with_state(obs, states, masks, n_steps)[:3]
+
+    def zero_state(self, n_rows: int) -> np.ndarray:
+        return np.zeros((n_rows, self.state_size), np.float32)
 
     def build(self) -> "ActorCriticPolicy":
         """Create the variables and pick the rollout path (numpy when the network allows it)."""
@@ -180,13 +197,19 @@ class ActorCriticPolicy(BasePolicy):
             return self
         obs_shape, obs_dtype = input_shape(self.ob_space), input_dtype(self.ob_space)
         probe = np.asarray(_probe_observations(self.ob_space, 4)).astype(obs_dtype)
-        tf_pdparam, tf_value, _ = self._network(probe, numpy_mode=False)
+        probe_states, probe_masks = self.zero_state(4), np.array([1, 0, 0, 1], np.float32)
+        tf_pdparam, tf_value, _, _ = self._network(probe, False, probe_states, probe_masks)
         self._built = True
-        spec = tf.TensorSpec((None,) + obs_shape, tf.as_dtype(obs_dtype))
-        self._tf_forward = tf.function(lambda obs: self._network(obs, numpy_mode=False)[:2],
-                                       input_signature=[spec], reduce_retracing=True)
+        specs = [tf.TensorSpec((None,) + obs_shape, tf.as_dtype(obs_dtype)),
+                 tf.TensorSpec((None, self.state_size), tf.float32), tf.TensorSpec((None,), tf.float32)]
+
+        def tf_forward(obs, states, masks):
+            pdparam, value, _, new_states = self._network(obs, False, states, masks)
+            return pdparam, value, new_states
+
+        self._tf_forward = tf.function(tf_forward, input_signature=specs)
         try:
-            np_pdparam, np_value, _ = self._network(probe, numpy_mode=True)
+            np_pdparam, np_value, _, _ = self._network(probe, True, probe_states, probe_masks)
             self._numpy_forward = bool(
                 np.allclose(np_pdparam, tf_pdparam.numpy(), rtol=1e-4, atol=1e-5)
                 and np.allclose(np_value, tf_value.numpy(), rtol=1e-4, atol=1e-5))
@@ -206,29 +229,40 @@ class ActorCriticPolicy(BasePolicy):
         """Refresh the numpy copies of the weights after the TF variables changed."""
         self.keras_model.sync_numpy()
 
-    def forward_np(self, obs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """Flat distribution parameters and values for a batch of raw observations, as numpy."""
+    def forward_np_state(self, obs: np.ndarray, state=None, mask=None):
+        """``(pdparam, values, new_state)`` for one step of a batch of raw observations, as numpy.
+
+        ``state`` (one row per observation; zeros if None) and ``mask`` (episode starts: the
+        state is reset first) only matter for recurrent policies.
+        """
         self.build()
+        n_rows = len(obs)
+        state = self.zero_state(n_rows) if state is None else np.asarray(state, np.float32)
+        mask = np.zeros(n_rows, np.float32) if mask is None else np.asarray(mask, np.float32)
         if self._numpy_forward:
-            pdparam, value, _ = self._network(obs, numpy_mode=True)
-            return np.asarray(pdparam, np.float32), np.asarray(value, np.float32)
+            pdparam, value, _, new_state = self._network(obs, True, state, mask)
+            return np.asarray(pdparam, np.float32), np.asarray(value, np.float32), new_state
         obs = np.asarray(obs, dtype=input_dtype(self.ob_space))
-        pdparam, value = self._tf_forward(tf.convert_to_tensor(obs))
-        return pdparam.numpy(), value.numpy()
+        pdparam, value, new_state = self._tf_forward(obs, state, mask)
+        return pdparam.numpy(), value.numpy(), new_state.numpy()
+
+    def forward_np(self, obs: np.ndarray, state=None, mask=None) -> Tuple[np.ndarray, np.ndarray]:
+        """Flat distribution parameters and values for a batch of raw observations, as numpy."""
+        return self.forward_np_state(obs, state, mask)[:2]
 
     def step(self, obs, state=None, mask=None, deterministic=False):
         """``(actions, values, states, neglogp)``; neglogp is that of a sampled action (as SB2)."""
-        pdparam, value = self.forward_np(obs)
+        pdparam, value, new_state = self.forward_np_state(obs, state, mask)
         sampled = self._pdtype.np_sample(pdparam, self.np_random)
         neglogp = self._pdtype.np_neglogp(pdparam, sampled)
         actions = self._pdtype.np_mode(pdparam) if deterministic else sampled
-        return actions, value, None, neglogp
+        return actions, value, (new_state if self.recurrent else None), neglogp
 
     def proba_step(self, obs, state=None, mask=None):
-        return self._pdtype.np_proba(self.forward_np(obs)[0])
+        return self._pdtype.np_proba(self.forward_np(obs, state, mask)[0])
 
     def value(self, obs, state=None, mask=None):
-        return self.forward_np(obs)[1]
+        return self.forward_np(obs, state, mask)[1]
 
 
 class FeedForwardPolicy(ActorCriticPolicy):
@@ -284,8 +318,159 @@ class MlpPolicy(FeedForwardPolicy):
                          feature_extraction="mlp", **_kwargs)
 
 
+class RecurrentActorCriticPolicy(ActorCriticPolicy):
+    """An actor-critic policy with a recurrent state (``state_shape`` per env), SB2's base class.
+
+    ``step(obs, state, mask)`` takes the state of each row and ``mask``, the episode-start flags
+    (the done flags of the previous step), which reset the state before the step.
+    """
+
+    recurrent = True
+    head_init_scale = 1.0  # SB2's LSTM policies keep the default init scale for pi and q
+
+    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, state_shape, reuse=False,
+                 scale=False):
+        super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=reuse, scale=scale)
+        self.state_shape = tuple(int(d) for d in state_shape)
+        self.state_size = int(np.prod(self.state_shape))
+
+    @property
+    def initial_state(self) -> np.ndarray:
+        return np.zeros((self.n_env,) + self.state_shape, dtype=np.float32)
+
+
+class LstmPolicy(RecurrentActorCriticPolicy):
+    """SB2's LSTM policy: features, one LSTM (``lstm1``, ``n_lstm`` units), then the heads.
+
+    Legacy layout (``net_arch=None``): the CNN, or MLP layers named ``pi_fc{i}`` (``layers``,
+    default ``[64, 64]``) shared by both heads, then the LSTM. ``net_arch`` layout (MLP only):
+    shared ints (``shared_fc{i}``), exactly one ``'lstm'``, optionally a final
+    ``{'pi': [...], 'vf': [...]}`` dict of separate layers (all ``pi_fc{i}``, then all ``vf_fc{i}``).
+    """
+
+    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm=256, reuse=False,
+                 layers=None, net_arch=None, act_fun=tf.tanh, cnn_extractor=nature_cnn,
+                 layer_norm=False, feature_extraction="cnn", **kwargs):
+        super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch,
+                         state_shape=(2 * n_lstm,), reuse=reuse,
+                         scale=(feature_extraction == "cnn"))
+        self._kwargs_check(feature_extraction, kwargs)
+        if net_arch is None:
+            if layers is None:
+                layers = [64, 64]
+            else:
+                warnings.warn("The layers parameter is deprecated. Use the net_arch parameter instead.")
+        else:
+            if feature_extraction == "cnn":
+                raise NotImplementedError("LstmPolicy's net_arch works with MLP features only "
+                                          "(feature_extraction='mlp'), not with a CNN.")
+            self._check_net_arch(net_arch)
+        self.n_lstm = n_lstm
+        self.layers = layers
+        self.net_arch = net_arch
+        self.act_fun = act_fun
+        self.cnn_extractor = cnn_extractor
+        self.layer_norm = layer_norm
+        self.feature_extraction = feature_extraction
+        self.cnn_kwargs = kwargs
+
+    @staticmethod
+    def _check_net_arch(net_arch) -> None:
+        n_lstm_layers = sum(1 for layer in net_arch if isinstance(layer, str) and layer == "lstm")
+        if n_lstm_layers > 1:
+            raise ValueError("The net_arch parameter must only contain one occurrence of 'lstm'!")
+        if n_lstm_layers == 0:
+            raise ValueError("The net_arch parameter must contain at least one occurrence of 'lstm'!")
+        for layer in net_arch:
+            if isinstance(layer, dict) and ("lstm" in layer.get("pi", []) or "lstm" in layer.get("vf", [])):
+                raise NotImplementedError("LSTMs are only supported in the shared part of the policy network.")
+
+    def extract_features(self, processed_obs):
+        """The features the LSTM reads (legacy layout) or the shared layers before ``'lstm'``."""
+        if self.net_arch is None:
+            if self.feature_extraction == "cnn":
+                return self.cnn_extractor(processed_obs, **self.cnn_kwargs)
+            latent = conv_to_fc(processed_obs)
+            for i, layer_size in enumerate(self.layers):
+                latent = activation(self.act_fun, linear(latent, f"pi_fc{i}", layer_size,
+                                                         init_scale=np.sqrt(2)))
+            return latent
+        latent = conv_to_fc(processed_obs)
+        for idx, layer in enumerate(self.net_arch):
+            if isinstance(layer, str):
+                break
+            latent = self._shared_layer(latent, idx, layer)
+        return latent
+
+    def _shared_layer(self, latent, idx: int, layer):
+        if not isinstance(layer, (int, np.integer)):
+            raise ValueError(f"net_arch entries must be ints, 'lstm' or a final dict, got {layer!r}")
+        return activation(self.act_fun, linear(latent, f"shared_fc{idx}", int(layer), init_scale=np.sqrt(2)))
+
+    def _lstm(self, latent, states, masks, n_steps: int):
+        outputs, new_states = lstm(batch_to_seq(latent, -1, n_steps), batch_to_seq(masks, -1, n_steps),
+                                   states, "lstm1", self.n_lstm, layer_norm=self.layer_norm)
+        return seq_to_batch(outputs), new_states
+
+    def _latents(self, processed_obs, states, masks, n_steps: int):
+        latent, new_states = self._lstm(self.extract_features(processed_obs), states, masks, n_steps)
+        if self.net_arch is None:
+            return latent, latent, new_states
+        policy_only_layers: List[int] = []
+        value_only_layers: List[int] = []
+        lstm_index = self.net_arch.index("lstm")
+        for idx, layer in enumerate(self.net_arch[lstm_index + 1:], start=lstm_index + 1):
+            if isinstance(layer, dict):
+                policy_only_layers = list(layer.get("pi", []))
+                value_only_layers = list(layer.get("vf", []))
+                break
+            latent = self._shared_layer(latent, idx, layer)
+        latent_policy = latent_value = latent
+        for idx, size in enumerate(policy_only_layers):
+            latent_policy = activation(self.act_fun, linear(latent_policy, f"pi_fc{idx}", int(size),
+                                                            init_scale=np.sqrt(2)))
+        for idx, size in enumerate(value_only_layers):
+            latent_value = activation(self.act_fun, linear(latent_value, f"vf_fc{idx}", int(size),
+                                                           init_scale=np.sqrt(2)))
+        return latent_policy, latent_value, new_states
+
+
+class MlpLstmPolicy(LstmPolicy):
+    """Two 64-unit tanh layers, then an LSTM of ``n_lstm`` units."""
+
+    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm=256, reuse=False, **_kwargs):
+        super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm, reuse,
+                         layer_norm=False, feature_extraction="mlp", **_kwargs)
+
+
+class MlpLnLstmPolicy(LstmPolicy):
+    """:class:`MlpLstmPolicy` with SB2's layer-normalised LSTM cell."""
+
+    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm=256, reuse=False, **_kwargs):
+        super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm, reuse,
+                         layer_norm=True, feature_extraction="mlp", **_kwargs)
+
+
+class CnnLstmPolicy(LstmPolicy):
+    """Nature CNN, then an LSTM of ``n_lstm`` units."""
+
+    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm=256, reuse=False, **_kwargs):
+        super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm, reuse,
+                         layer_norm=False, feature_extraction="cnn", **_kwargs)
+
+
+class CnnLnLstmPolicy(LstmPolicy):
+    """:class:`CnnLstmPolicy` with SB2's layer-normalised LSTM cell."""
+
+    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm=256, reuse=False, **_kwargs):
+        super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm, reuse,
+                         layer_norm=True, feature_extraction="cnn", **_kwargs)
+
+
 _policy_registry: Dict[type, Dict[str, type]] = {
-    ActorCriticPolicy: {"CnnPolicy": CnnPolicy, "MlpPolicy": MlpPolicy},
+    ActorCriticPolicy: {"CnnPolicy": CnnPolicy, "MlpPolicy": MlpPolicy, "CnnLstmPolicy": CnnLstmPolicy,
+                        "CnnLnLstmPolicy": CnnLnLstmPolicy, "MlpLstmPolicy": MlpLstmPolicy,
+                        "MlpLnLstmPolicy": MlpLnLstmPolicy},
 }
 
 

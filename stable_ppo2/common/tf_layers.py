@@ -227,3 +227,141 @@ def mlp(input_tensor, layers: Sequence[int], activ_fn: Callable = tf.nn.relu):
     for i, layer_size in enumerate(layers):
         output = activation(activ_fn, linear(output, f"fc{i}", layer_size, init_scale=np.sqrt(2)))
     return output
+
+
+# ----------------------------------------------------------------------------------------------
+# Recurrent layers: SB2's LSTM cell (gates i, f, o, u; state = concat([c, h]); masks reset the
+# state before each step) for TF sequences and numpy steps.
+# ----------------------------------------------------------------------------------------------
+class _NumpyOps:
+    matmul = staticmethod(np.matmul)
+    tanh = staticmethod(np.tanh)
+    sqrt = staticmethod(np.sqrt)
+    sigmoid = staticmethod(_sigmoid)
+
+    @staticmethod
+    def split(x, parts: int):
+        return np.split(x, parts, axis=-1)
+
+    @staticmethod
+    def concat(tensors):
+        return np.concatenate(tensors, axis=-1)
+
+    @staticmethod
+    def moments(x):
+        return x.mean(axis=-1, keepdims=True), x.var(axis=-1, keepdims=True)
+
+
+class _TfOps:
+    matmul = staticmethod(tf.matmul)
+    tanh = staticmethod(tf.tanh)
+    sqrt = staticmethod(tf.sqrt)
+    sigmoid = staticmethod(tf.sigmoid)
+
+    @staticmethod
+    def split(x, parts: int):
+        return tf.split(x, parts, axis=-1)
+
+    @staticmethod
+    def concat(tensors):
+        return tf.concat(tensors, axis=-1)
+
+    @staticmethod
+    def moments(x):
+        return tf.nn.moments(x, axes=[-1], keepdims=True)
+
+
+def _layer_norm(ops, x, gain, bias, epsilon: float = 1e-5):
+    mean, variance = ops.moments(x)
+    return (x - mean) / ops.sqrt(variance + epsilon) * gain + bias
+
+
+def _lstm_weights(scope: str, n_input: int, n_hidden: int, init_scale: float, layer_norm: bool):
+    """The cell's variables in SB2's creation order (``wx, wh, b`` then the layer-norm gains/biases)."""
+    ones, zeros = constant_init(1.0), constant_init(0.0)
+    weights = {
+        "wx": get_variable(f"{scope}/wx", (n_input, 4 * n_hidden), ortho_init(init_scale)),
+        "wh": get_variable(f"{scope}/wh", (n_hidden, 4 * n_hidden), ortho_init(init_scale)),
+        "b": get_variable(f"{scope}/b", (4 * n_hidden,), zeros),
+    }
+    if layer_norm:
+        for name, size, init in (("gx", 4, ones), ("bx", 4, zeros), ("gh", 4, ones), ("bh", 4, zeros),
+                                 ("gc", 1, ones), ("bc", 1, zeros)):
+            weights[name] = get_variable(f"{scope}/{name}", (size * n_hidden,), init)
+    return weights
+
+
+def _lstm_step(ops, weights, x_projected, mask, cell, hidden, layer_norm: bool):
+    """One step; ``x_projected`` is ``x @ wx`` (layer-normed when ``layer_norm``), mask ``[batch, 1]``."""
+    cell = cell * (1.0 - mask)
+    hidden = hidden * (1.0 - mask)
+    h_projected = ops.matmul(hidden, weights["wh"])
+    if layer_norm:
+        h_projected = _layer_norm(ops, h_projected, weights["gh"], weights["bh"])
+    gates = x_projected + h_projected + weights["b"]
+    input_gate, forget_gate, output_gate, candidate = ops.split(gates, 4)
+    cell = ops.sigmoid(forget_gate) * cell + ops.sigmoid(input_gate) * ops.tanh(candidate)
+    cell_out = _layer_norm(ops, cell, weights["gc"], weights["bc"]) if layer_norm else cell
+    hidden = ops.sigmoid(output_gate) * ops.tanh(cell_out)
+    return cell, hidden
+
+
+def lstm(input_tensor, mask_tensor, cell_state_hidden, scope: str, n_hidden: int,
+         init_scale: float = 1.0, layer_norm: bool = False):
+    """SB2's LSTM over a sequence (``lstm1`` in SB2's policies).
+
+    :param input_tensor: ``[n_steps, n_env, n_input]`` (or a list of ``[n_env, n_input]`` steps, SB2's form)
+    :param mask_tensor: ``[n_steps, n_env]`` episode-start flags (or a list), reset the state first
+    :param cell_state_hidden: ``[n_env, 2 * n_hidden]``, ``concat([c, h])``
+    :return: ``(outputs [n_steps, n_env, n_hidden] (a list if given lists), new state)``
+    """
+    as_list = isinstance(input_tensor, (list, tuple))
+    numpy_mode = _ActiveStore.numpy_mode
+    ops = _NumpyOps if numpy_mode else _TfOps
+    stack = np.stack if numpy_mode else tf.stack
+    if as_list:
+        input_tensor, mask_tensor = stack(list(input_tensor)), stack(list(mask_tensor))
+    n_input = int(input_tensor.shape[-1])
+    weights = _lstm_weights(scope, n_input, n_hidden, init_scale, layer_norm)
+    x_projected = ops.matmul(input_tensor, weights["wx"])
+    if layer_norm:
+        x_projected = _layer_norm(ops, x_projected, weights["gx"], weights["bx"])
+    cell, hidden = ops.split(cell_state_hidden, 2)
+    if numpy_mode:
+        masks = np.asarray(mask_tensor, np.float32)[..., None]
+        outputs = []
+        for step in range(x_projected.shape[0]):
+            cell, hidden = _lstm_step(ops, weights, x_projected[step], masks[step], cell, hidden, layer_norm)
+            outputs.append(hidden)
+        outputs = np.stack(outputs)
+    else:
+        masks = tf.cast(mask_tensor, tf.float32)[..., None]
+
+        def scan_step(carry, inputs):
+            return _lstm_step(ops, weights, inputs[0], inputs[1], carry[0], carry[1], layer_norm)
+
+        cells, outputs = tf.scan(scan_step, (x_projected, masks), initializer=(cell, hidden))
+        cell, hidden = cells[-1], outputs[-1]
+    new_state = ops.concat([cell, hidden])
+    if as_list:
+        outputs = [outputs[i] for i in range(int(outputs.shape[0]))]
+    return outputs, new_state
+
+
+def batch_to_seq(tensor_batch, n_env: int, n_steps: int):
+    """Env-major ``[n_env * n_steps, ...]`` -> time-major ``[n_steps, n_env, ...]`` (``n_env`` may be
+    -1: inferred)."""
+    features = [int(d) for d in tensor_batch.shape[1:]]
+    if _ActiveStore.numpy_mode or isinstance(tensor_batch, np.ndarray):
+        return np.swapaxes(np.reshape(tensor_batch, [-1, n_steps] + features), 0, 1)
+    shaped = tf.reshape(tensor_batch, [-1, n_steps] + features)
+    return tf.transpose(shaped, [1, 0] + list(range(2, len(features) + 2)))
+
+
+def seq_to_batch(tensor_sequence):
+    """Time-major ``[n_steps, n_env, ...]`` -> env-major ``[n_env * n_steps, ...]``."""
+    features = [int(d) for d in tensor_sequence.shape[2:]]
+    if _ActiveStore.numpy_mode or isinstance(tensor_sequence, np.ndarray):
+        return np.reshape(np.swapaxes(tensor_sequence, 0, 1), [-1] + features)
+    swapped = tf.transpose(tensor_sequence, [1, 0] + list(range(2, len(features) + 2)))
+    return tf.reshape(swapped, [-1] + features)

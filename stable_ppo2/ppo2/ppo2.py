@@ -205,6 +205,9 @@ class PPO2(ActorCriticRLModel):
             raise ValueError(f"lam must lie in [0, 1], got {self.lam}")
 
     def _check_n_envs(self, n_envs: int) -> None:
+        if getattr(self.policy, "recurrent", False) and n_envs % self.nminibatches != 0:
+            raise ValueError(f"Recurrent policies train on whole sequences, one per env: the number of "
+                             f"envs ({n_envs}) must be a multiple of nminibatches ({self.nminibatches}).")
         if (n_envs * self.n_steps) % self.nminibatches != 0:
             raise ValueError(f"The batch n_envs * n_steps = {n_envs} * {self.n_steps} = "
                              f"{n_envs * self.n_steps} is not divisible by nminibatches="
@@ -223,9 +226,6 @@ class PPO2(ActorCriticRLModel):
         if not (isinstance(self.policy, type) and issubclass(self.policy, ActorCriticPolicy)):
             raise ValueError("Error: the input policy for the PPO2 model must be an instance of "
                              f"common.policies.ActorCriticPolicy, got {self.policy!r}.")
-        if getattr(self.policy, "recurrent", False):
-            raise NotImplementedError("Recurrent policies (MlpLstmPolicy, ...) are not available "
-                                      "yet in stable_ppo2.")
         self._check_hyperparameters()
         set_num_threads(self.n_cpu_tf_sess)
         self.n_batch = self.n_envs * self.n_steps
@@ -255,7 +255,7 @@ class PPO2(ActorCriticRLModel):
         """The parameters the loss reaches (SB2 leaves out the unused ``q`` head, which has none)."""
         obs = tf.zeros((2,) + input_shape(self.observation_space), input_dtype(self.observation_space))
         with tf.GradientTape() as tape:
-            pdparam, value, _ = self.act_model.network(obs)
+            pdparam, value, _ = self.act_model.network(obs, self.act_model.zero_state(2), tf.zeros(2))
             total = tf.reduce_sum(pdparam) + tf.reduce_sum(value)
         gradients = tape.gradient(total, self.params)
         return [v for v, g in zip(self.params, gradients) if g is not None]
@@ -266,14 +266,15 @@ class PPO2(ActorCriticRLModel):
         variables, optimizer = self._trainable, self._optimizer
         ent_coef, vf_coef = float(self.ent_coef), float(self.vf_coef)
         max_grad_norm = None if self.max_grad_norm is None else float(self.max_grad_norm)
+        n_steps = self.n_steps if policy.recurrent else 1
 
-        def minibatch_step(obs, returns, actions, values, neglogpacs, learning_rate, cliprange,
-                           cliprange_vf):
+        def minibatch_step(obs, returns, actions, values, neglogpacs, states, masks, learning_rate,
+                           cliprange, cliprange_vf):
             advantages = returns - values
             advantages = ((advantages - tf.reduce_mean(advantages))
                           / (tf.math.reduce_std(advantages) + 1e-8))
             with tf.GradientTape() as tape:
-                pdparam, vpred, _ = policy.network(obs)
+                pdparam, vpred, _ = policy.network(obs, states, masks, n_steps)
                 distribution = pdtype.proba_distribution_from_flat(pdparam)
                 neglogpac = distribution.neglogp(actions)
                 entropy = tf.reduce_mean(distribution.entropy())
@@ -301,12 +302,18 @@ class PPO2(ActorCriticRLModel):
         action_spec = tf.TensorSpec((None,) + tuple(pdtype.sample_shape()),
                                     tf.as_dtype(pdtype.action_dtype))
         vector, scalar = tf.TensorSpec((None,), tf.float32), tf.TensorSpec((), tf.float32)
+        states_spec = tf.TensorSpec((None, policy.state_size), tf.float32)
+        rows_spec = tf.TensorSpec((None, None), tf.int32)
         jit_compile = USE_XLA and policy.uses_numpy_forward
 
-        @tf.function(jit_compile=jit_compile, input_signature=[obs_spec, vector, action_spec, vector, vector,
-                                      tf.TensorSpec((None, None), tf.int32), scalar, scalar, scalar])
-        def train_update(obs, returns, actions, values, neglogpacs, minibatch_indices,
-                         learning_rate, cliprange, cliprange_vf):
+        @tf.function(jit_compile=jit_compile,
+                     input_signature=[obs_spec, vector, action_spec, vector, vector, vector, states_spec,
+                                      rows_spec, rows_spec, scalar, scalar, scalar])
+        def train_update(obs, returns, actions, values, neglogpacs, masks, states, minibatch_indices,
+                         minibatch_envs, learning_rate, cliprange, cliprange_vf):
+            """Row i of ``minibatch_indices``: the samples of minibatch step i (for recurrent
+            policies whole env-major sequences, whose initial states are ``states`` at the
+            rows ``minibatch_envs[i]``)."""
             self._train_trace_count += 1  # Python side effect: runs only while tracing
             n_minibatches = tf.shape(minibatch_indices)[0]
             totals = tf.zeros((len(LOSS_NAMES),), tf.float32)
@@ -315,6 +322,7 @@ class PPO2(ActorCriticRLModel):
                 totals += minibatch_step(
                     tf.gather(obs, index), tf.gather(returns, index), tf.gather(actions, index),
                     tf.gather(values, index), tf.gather(neglogpacs, index),
+                    tf.gather(states, minibatch_envs[i]), tf.gather(masks, index),
                     learning_rate, cliprange, cliprange_vf)
             return totals / tf.cast(n_minibatches, tf.float32)
 
@@ -324,17 +332,17 @@ class PPO2(ActorCriticRLModel):
         """Trace and compile the update now, as SB2 built its graph in the constructor, so the
         first ``learn`` starts training at full speed. The call runs on a dummy batch of the real
         shapes with learning rate 0; parameters and Adam's state are restored afterwards."""
-        batch_size = self.n_batch // self.nminibatches
         n_rows = self.noptepochs * self.nminibatches
-        indices = np.tile(np.arange(batch_size, dtype=np.int32), (n_rows, 1))
+        indices = np.tile(np.arange(self.n_batch // self.nminibatches, dtype=np.int32), (n_rows, 1))
+        envs = np.tile(np.arange(self._envs_per_minibatch(), dtype=np.int32), (n_rows, 1))
         actions = np.zeros((self.n_batch,) + tuple(self.act_model.pdtype.sample_shape()),
                            self.act_model.pdtype.action_dtype)
         obs = np.zeros((self.n_batch,) + input_shape(self.observation_space),
                        input_dtype(self.observation_space))
         saved = [(v, v.numpy()) for v in self._trainable + self._optimizer.state_variables()]
         zeros = np.zeros(self.n_batch, np.float32)
-        self._train_update(obs, zeros, actions, zeros, zeros, indices, np.float32(0.0),
-                           np.float32(0.2), np.float32(-1.0))
+        self._train_update(obs, zeros, actions, zeros, zeros, zeros, self.act_model.zero_state(self.n_envs),
+                           indices, envs, np.float32(0.0), np.float32(0.2), np.float32(-1.0))
         for variable, value in saved:
             variable.assign(value)
 
@@ -348,29 +356,52 @@ class PPO2(ActorCriticRLModel):
     def _make_runner(self) -> Runner:
         return Runner(env=self.env, model=self, n_steps=self.n_steps, gamma=self.gamma, lam=self.lam)
 
-    def _minibatch_indices(self) -> np.ndarray:
-        """Row k: sample indices of the k-th minibatch step (epoch-major, SB2's shuffling)."""
-        batch_size = self.n_batch // self.nminibatches
-        indices = np.arange(self.n_batch)
-        rows = []
+    def _envs_per_minibatch(self) -> int:
+        return self.n_envs // self.nminibatches if self.act_model.recurrent else 0
+
+    def _minibatch_indices(self):
+        """``(sample rows, env rows)``: row k holds the samples of the k-th minibatch step
+        (epoch-major, SB2's shuffling of the global numpy RNG) and, for recurrent policies, the
+        envs whose whole sequences it takes (env-major sample order)."""
+        rows, env_rows = [], []
+        if not self.act_model.recurrent:
+            batch_size = self.n_batch // self.nminibatches
+            indices = np.arange(self.n_batch)
+            for _ in range(self.noptepochs):
+                np.random.shuffle(indices)
+                rows.extend(indices[start:start + batch_size] for start in range(0, self.n_batch, batch_size))
+            return np.asarray(rows, np.int32), np.zeros((len(rows), 0), np.int32)
+        envs_per_batch = self._envs_per_minibatch()
+        env_indices = np.arange(self.n_envs)
+        flat_indices = np.arange(self.n_batch).reshape(self.n_envs, self.n_steps)
         for _ in range(self.noptepochs):
-            np.random.shuffle(indices)
-            rows.extend(indices[start:start + batch_size] for start in range(0, self.n_batch, batch_size))
-        return np.asarray(rows, dtype=np.int32)
+            np.random.shuffle(env_indices)
+            for start in range(0, self.n_envs, envs_per_batch):
+                minibatch_envs = env_indices[start:start + envs_per_batch]
+                env_rows.append(minibatch_envs)
+                rows.append(flat_indices[minibatch_envs].ravel())
+        return np.asarray(rows, np.int32), np.asarray(env_rows, np.int32)
 
     def train_on_batch(self, obs, returns, actions, values, neglogpacs, minibatch_indices,
-                       learning_rate: float, cliprange: float, cliprange_vf: Optional[float]) -> np.ndarray:
+                       learning_rate: float, cliprange: float, cliprange_vf: Optional[float],
+                       masks=None, states=None, minibatch_envs=None) -> np.ndarray:
         """One PPO update on a collected batch; returns the mean of the 5 losses (``loss_names``).
 
-        ``cliprange_vf`` None or negative: no value clipping.
+        ``cliprange_vf`` None or negative: no value clipping. Recurrent policies also need the
+        episode-start ``masks``, the rollout's initial ``states`` and ``minibatch_envs``.
         """
         cliprange_vf = -1.0 if cliprange_vf is None else float(cliprange_vf)
+        n_samples, n_rows = len(returns), len(minibatch_indices)
+        masks = np.zeros(n_samples, np.float32) if masks is None else np.asarray(masks, np.float32)
+        states = self.act_model.zero_state(0) if states is None else np.asarray(states, np.float32)
+        if minibatch_envs is None:
+            minibatch_envs = np.zeros((n_rows, 0), np.int32)
         losses = self._train_update(
             np.asarray(obs, dtype=input_dtype(self.observation_space)),
             np.asarray(returns, np.float32), np.asarray(actions, self.act_model.pdtype.action_dtype),
-            np.asarray(values, np.float32), np.asarray(neglogpacs, np.float32),
-            np.asarray(minibatch_indices, np.int32), np.float32(learning_rate),
-            np.float32(cliprange), np.float32(cliprange_vf))
+            np.asarray(values, np.float32), np.asarray(neglogpacs, np.float32), masks, states,
+            np.asarray(minibatch_indices, np.int32), np.asarray(minibatch_envs, np.int32),
+            np.float32(learning_rate), np.float32(cliprange), np.float32(cliprange_vf))
         self.act_model.sync_weights()
         return losses.numpy()
 
@@ -407,9 +438,10 @@ class PPO2(ActorCriticRLModel):
                 if not self.runner.continue_training:
                     break
                 self.ep_info_buf.extend(ep_infos)
+                minibatch_indices, minibatch_envs = self._minibatch_indices()
                 loss_vals = self.train_on_batch(obs, returns, actions, values, neglogpacs,
-                                                self._minibatch_indices(), lr_now, cliprange_now,
-                                                cliprange_vf_now)
+                                                minibatch_indices, lr_now, cliprange_now,
+                                                cliprange_vf_now, masks, states, minibatch_envs)
                 fps = int(self.n_batch / (time.time() - t_start))
                 if writer is not None:
                     self._write_summaries(writer, loss_vals, lr_now, cliprange_now, cliprange_vf_now,

@@ -1,0 +1,465 @@
+"""The ``stable-ppo2`` command: train with the RL zoo's hyperparameters, evaluate, plot.
+
+``stable-ppo2 train ENV_ID``
+    trains PPO2 with the zoo's tuned hyperparameters for the env (``stable_ppo2/zoo/ppo2.yml``) or a
+    file given with ``--hyperparams``, with a progress bar; writes the model, the VecNormalize
+    statistics, the Monitor files, the training log and the plots into one run folder.
+``stable-ppo2 enjoy RUN_OR_MODEL``
+    evaluates a run folder or a model file (``.zip``, or an SB2 ``.pkl`` from the zoo) and prints the
+    mean and standard deviation of the return.
+``stable-ppo2 plot RUN_DIR``
+    draws a run's returns and per-update diagnostics as PNG files and one interactive HTML page.
+
+Errors the user can fix (unknown env id, missing optional dependency, bad hyperparameters) are
+printed as one line and exit with status 2; TensorFlow is only imported once they are ruled out.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+PROG = "stable-ppo2"
+USAGE_ERROR = 2
+RUNTIME_ERROR = 1
+
+
+class CLIError(Exception):
+    """A problem reported as one line (``stable-ppo2: error: ...``) with exit status ``code``."""
+
+    def __init__(self, message: str, code: int = USAGE_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# ------------------------------------------------------------------------------------------ train
+def new_run_dir(log_dir: str, env_id: str) -> str:
+    """``log_dir/ENV_N`` with N one more than the largest existing run of that env."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", env_id)
+    os.makedirs(log_dir, exist_ok=True)
+    numbers = [0]
+    for path in glob.glob(os.path.join(glob.escape(log_dir), glob.escape(name) + "_*")):
+        suffix = os.path.basename(path)[len(name) + 1:]
+        if suffix.isdigit():
+            numbers.append(int(suffix))
+    run_dir = os.path.join(log_dir, f"{name}_{max(numbers) + 1}")
+    os.makedirs(run_dir)
+    return run_dir
+
+
+def _summary(config: Any) -> str:
+    shown = {key: value for key, value in config.raw.items() if key not in ("n_timesteps",)}
+    return ", ".join(f"{key}={value}" for key, value in shown.items())
+
+
+def _make_train_env(config: Any, monitor_dir: Optional[str], seed: Optional[int]) -> Any:
+    from stable_ppo2.common.cmd_util import make_vec_env
+    from stable_ppo2.common.vec_env import VecFrameStack, VecNormalize
+    from stable_ppo2.zoo.envs import env_wrapper_for
+
+    env = make_vec_env(config.env_id, n_envs=config.n_envs, seed=seed, monitor_dir=monitor_dir,
+                       wrapper_class=env_wrapper_for(config.env_id, config.env_wrapper),
+                       env_kwargs=config.env_kwargs or None)
+    if config.frame_stack:
+        env = VecFrameStack(env, config.frame_stack)
+    if config.normalize is not None:
+        env = VecNormalize(env, **config.normalize)
+    return env
+
+
+def train(args: argparse.Namespace) -> int:
+    from stable_ppo2.zoo.envs import check_env_id, is_atari
+    from stable_ppo2.zoo.hyperparams import load_setting, make_train_config, resolve_policy_kwargs
+
+    env_id = check_env_id(args.env_id)
+    if args.hyperparams is not None and not os.path.isfile(args.hyperparams):
+        raise CLIError(f"no hyperparameter file {args.hyperparams}")
+    setting, source = load_setting(args.env_id, args.hyperparams)
+    seed = args.seed if args.seed is not None else int((setting or {}).get("seed", 0))
+    config = make_train_config(env_id, setting, source, n_timesteps=args.n_timesteps, n_envs=args.n_envs,
+                               seed=seed)
+    if config.frame_stack is None and is_atari(env_id) and "frame_stack" not in config.raw:
+        config.frame_stack = 4  # the zoo stacks 4 frames for Atari unless told otherwise
+    if setting is None:
+        print(f"note: the RL zoo has no PPO2 hyperparameters for {env_id}: using PPO2's defaults "
+              f"(give --hyperparams FILE.yml to tune them)")
+
+    run_dir = new_run_dir(args.log_dir, env_id)
+    monitor_dir = os.path.join(run_dir, "monitor")
+    _write_run_files(run_dir, args, config, seed)
+    print(f"Training PPO2 on {env_id} for {config.n_timesteps:,} timesteps with {config.n_envs} env(s), "
+          f"seed {seed}; hyperparameters: {source}")
+    print(f"  {_summary(config)}")
+    print(f"run folder: {run_dir}", flush=True)
+
+    env = _make_train_env(config, monitor_dir, seed)
+    model_kwargs = dict(config.model_kwargs)
+    model_kwargs.pop("verbose", None)
+    if "policy_kwargs" in model_kwargs:
+        model_kwargs["policy_kwargs"] = resolve_policy_kwargs(model_kwargs["policy_kwargs"])
+    if args.tensorboard:
+        model_kwargs["tensorboard_log"] = os.path.join(run_dir, "tensorboard")
+    if "n_cpu_tf_sess" not in model_kwargs and not config.policy.startswith("Cnn"):
+        model_kwargs["n_cpu_tf_sess"] = 1  # small MLPs train faster on one thread
+
+    from stable_ppo2 import PPO2, logger
+
+    try:
+        model = PPO2(config.policy, env, verbose=1, **model_kwargs)
+    except (ValueError, TypeError, AssertionError) as exc:
+        env.close()
+        raise CLIError(f"cannot build PPO2 for {env_id} with these hyperparameters: {_one_line(exc)}") from exc
+
+    formats = ["csv", "log"] + (["stdout"] if args.verbose else [])
+    started = time.time()
+    interrupted = False
+    with logger.ScopedConfigure(run_dir, formats):
+        try:
+            model.learn(total_timesteps=config.n_timesteps, progress_bar=not args.no_progress_bar)
+        except KeyboardInterrupt:
+            interrupted = True
+            print("\ninterrupted: saving the model trained so far", file=sys.stderr)
+    elapsed = time.time() - started
+
+    model_path = os.path.join(run_dir, "model.zip")
+    model.save(model_path)
+    print(f"model: {model_path}")
+    vec_normalize = model.get_vec_normalize_env()
+    if vec_normalize is not None:
+        stats_path = os.path.join(run_dir, "vecnormalize.pkl")
+        vec_normalize.save(stats_path)
+        print(f"VecNormalize statistics: {stats_path}")
+    env.close()
+    print(f"training log: {os.path.join(run_dir, 'progress.csv')}; Monitor files: {monitor_dir}")
+    print(f"trained {model.num_timesteps:,} timesteps in {elapsed:.1f} s"
+          + (f"; mean return of the last 100 episodes: {_last_mean_return(model):.2f}"
+             if model.ep_info_buf else ""))
+
+    from stable_ppo2.plotting import NothingToPlot, plot_run
+
+    try:
+        for path in plot_run(run_dir):
+            print(f"plot: {path}")
+    except NothingToPlot as exc:
+        print(f"no plots: {exc}")
+    print(f"evaluate it with: {PROG} enjoy {run_dir}")
+    return 130 if interrupted else 0
+
+
+def _last_mean_return(model: Any) -> float:
+    returns = [info["r"] for info in model.ep_info_buf]
+    return float(sum(returns) / len(returns))
+
+
+def _write_run_files(run_dir: str, args: argparse.Namespace, config: Any, seed: int) -> None:
+    import yaml
+
+    import stable_ppo2
+
+    with open(os.path.join(run_dir, "config.yml"), "w", encoding="utf-8") as file:
+        file.write(f"# PPO2 hyperparameters of this run ({config.source}); "
+                   f"reuse with: {PROG} train {config.env_id} --hyperparams {os.path.join(run_dir, 'config.yml')}\n")
+        yaml.safe_dump({config.env_id: config.raw}, file, sort_keys=False)
+    info = {
+        "env_id": config.env_id, "requested_env_id": args.env_id, "hyperparams": config.source,
+        "seed": seed, "n_timesteps": config.n_timesteps, "n_envs": config.n_envs, "policy": config.policy,
+        "normalize": config.normalize, "frame_stack": config.frame_stack, "env_wrapper": config.env_wrapper,
+        "env_kwargs": config.env_kwargs, "stable_ppo2": stable_ppo2.__version__,
+        "command": [PROG] + list(args.argv), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    with open(os.path.join(run_dir, "run.json"), "w", encoding="utf-8") as file:
+        json.dump(info, file, indent=1, default=str)
+
+
+# ------------------------------------------------------------------------------------------ enjoy
+def resolve_model(path: str) -> str:
+    """The model file for a run folder or a model path (with or without its extension)."""
+    if os.path.isdir(path):
+        for name in ("model.zip", "best_model.zip"):
+            if os.path.isfile(os.path.join(path, name)):
+                return os.path.join(path, name)
+        for pattern in ("*.zip", "*.pkl"):
+            candidates = sorted(p for p in glob.glob(os.path.join(glob.escape(path), pattern))
+                                if not p.endswith("vecnormalize.pkl") and not os.path.basename(p).endswith("rms.pkl"))
+            if len(candidates) == 1:
+                return candidates[0]
+            if candidates:
+                raise CLIError(f"{path} holds several models ({', '.join(map(os.path.basename, candidates))}): "
+                               f"name one")
+        raise CLIError(f"no model in {path} (looked for model.zip, *.zip and *.pkl)")
+    for candidate in (path, path + ".zip", path + ".pkl"):
+        if os.path.isfile(candidate):
+            return candidate
+    raise CLIError(f"no run folder or model file at {path}")
+
+
+def _run_info(model_path: str) -> Dict[str, Any]:
+    info_path = os.path.join(os.path.dirname(os.path.abspath(model_path)), "run.json")
+    if os.path.isfile(info_path):
+        with open(info_path, encoding="utf-8") as file:
+            return json.load(file)
+    return {}
+
+
+def _env_for_model(model_path: str, env_arg: Optional[str], info: Dict[str, Any]) -> str:
+    if env_arg:
+        return env_arg
+    if info.get("env_id"):
+        return info["env_id"]
+    stem = os.path.splitext(os.path.basename(model_path))[0]
+    try:
+        from stable_ppo2.zoo.envs import check_env_id
+
+        check_env_id(stem)
+        return stem
+    except ValueError:
+        raise CLIError(f"which env is {model_path} for? give it with --env ENV_ID") from None
+
+
+def _video_backend() -> str:
+    try:
+        import moviepy  # noqa: F401
+
+        return "moviepy"
+    except ImportError:
+        pass
+    try:
+        import imageio  # noqa: F401
+        import imageio_ffmpeg  # noqa: F401
+
+        return "imageio"
+    except ImportError:
+        raise CLIError("--video needs moviepy (or imageio with imageio-ffmpeg): "
+                       "pip install 'stable_ppo2[video]'") from None
+
+
+class _FirstEpisodeFrames:
+    """Collects the rendered frames of the first episode (imageio fallback for --video)."""
+
+    def __init__(self) -> None:
+        self.frames: List[Any] = []
+        self.done = False
+
+    def wrapper(self, env: Any) -> Any:
+        import gymnasium
+
+        recorder = self
+
+        class Record(gymnasium.Wrapper):
+            def reset(self, **kwargs: Any) -> Any:
+                result = self.env.reset(**kwargs)
+                if not recorder.done:
+                    recorder.frames.append(self.env.render())
+                return result
+
+            def step(self, action: Any) -> Any:
+                result = self.env.step(action)
+                if not recorder.done:
+                    recorder.frames.append(self.env.render())
+                    if result[2] or result[3]:
+                        recorder.done = True
+                return result
+
+        return Record(env)
+
+
+def enjoy(args: argparse.Namespace) -> int:
+    from stable_ppo2.zoo.envs import check_env_id, env_wrapper_for
+    from stable_ppo2.zoo.normalization import find_statistics, wrap_with_statistics
+
+    model_path = resolve_model(args.run_or_model)
+    info = _run_info(model_path)
+    requested = _env_for_model(model_path, args.env, info)
+    env_id = check_env_id(requested)
+    if args.episodes < 1:
+        raise CLIError("--episodes must be at least 1")
+    backend = _video_backend() if args.video else None
+    stats = find_statistics(model_path, requested) if not args.no_normalize else None
+
+    from stable_ppo2 import PPO2
+    from stable_ppo2.common.cmd_util import make_vec_env
+    from stable_ppo2.common.evaluation import evaluate_policy
+    from stable_ppo2.common.vec_env import VecFrameStack
+
+    try:
+        model = PPO2.load(model_path, verbose=0)
+    except Exception as exc:  # any load failure is one line, not a traceback
+        raise CLIError(f"cannot load the model {model_path}: {_one_line(exc)}", code=RUNTIME_ERROR) from exc
+
+    wrappers = []
+    base_wrapper = env_wrapper_for(env_id, info.get("env_wrapper"))
+    if base_wrapper is not None:
+        wrappers.append(base_wrapper)
+    video_dir, frames = None, None
+    if backend == "moviepy":
+        from gymnasium.wrappers import RecordVideo
+
+        video_dir = tempfile.mkdtemp(prefix="stable-ppo2-video-")
+        wrappers.append(lambda env: RecordVideo(env, video_dir, episode_trigger=lambda episode: episode == 0,
+                                                name_prefix="enjoy"))
+    elif backend == "imageio":
+        frames = _FirstEpisodeFrames()
+        wrappers.append(frames.wrapper)
+
+    def wrap(env: Any) -> Any:
+        for wrapper in wrappers:
+            env = wrapper(env)
+        return env
+
+    env_kwargs = dict(info.get("env_kwargs") or {})
+    if backend is not None:
+        env_kwargs["render_mode"] = "rgb_array"
+    env = make_vec_env(env_id, n_envs=1, seed=args.seed, wrapper_class=wrap if wrappers else None,
+                       env_kwargs=env_kwargs or None)
+    if info.get("frame_stack"):
+        env = VecFrameStack(env, int(info["frame_stack"]))
+    if stats is not None:
+        env = wrap_with_statistics(env, stats)
+    if tuple(env.observation_space.shape) != tuple(model.observation_space.shape):
+        env.close()
+        raise CLIError(f"the model expects observations of shape {model.observation_space.shape}, "
+                       f"{env_id} gives {env.observation_space.shape}: is it the right env?")
+
+    print(f"model: {model_path}")
+    if stats is not None:
+        print(f"VecNormalize statistics: {stats[1]}")
+    mode = "deterministic" if args.deterministic else "stochastic"
+    rewards, lengths = evaluate_policy(model, env, n_eval_episodes=args.episodes, deterministic=args.deterministic,
+                                       return_episode_rewards=True)
+    env.close()
+    import numpy as np
+
+    returns = np.asarray(rewards, dtype=float).reshape(-1)
+    print(f"{env_id}: mean return {returns.mean():.2f} +/- {returns.std():.2f} over {len(returns)} episodes "
+          f"({mode} actions, seed {args.seed}; mean episode length {np.mean(lengths):.1f})")
+    if args.video:
+        _write_video(args.video, backend, video_dir, frames, env_id)
+    return 0
+
+
+def _write_video(path: str, backend: str, video_dir: Optional[str], frames: Optional[_FirstEpisodeFrames],
+                 env_id: str) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    if backend == "moviepy":
+        recorded = sorted(glob.glob(os.path.join(video_dir, "*.mp4")))
+        if not recorded:
+            raise CLIError(f"no video was recorded (does {env_id} render rgb_array frames?)", code=RUNTIME_ERROR)
+        shutil.move(recorded[0], path)
+        shutil.rmtree(video_dir, ignore_errors=True)
+    else:
+        import imageio
+
+        imageio.mimsave(path, [frame for frame in frames.frames if frame is not None], fps=30)
+    print(f"video of the first episode: {path}")
+
+
+# ------------------------------------------------------------------------------------------- plot
+def plot(args: argparse.Namespace) -> int:
+    if not os.path.isdir(args.run_dir):
+        raise CLIError(f"no run folder {args.run_dir}")
+    from stable_ppo2.plotting import NothingToPlot, plot_run
+
+    try:
+        written = plot_run(args.run_dir, out_dir=args.out, html=not args.no_html)
+    except NothingToPlot as exc:
+        raise CLIError(str(exc)) from exc
+    for path in written:
+        print(f"plot: {path}")
+    if not args.no_html and not any(path.endswith(".html") for path in written):
+        print("note: install plotly for the interactive page (pip install plotly)")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ main
+def build_parser() -> argparse.ArgumentParser:
+    from stable_ppo2 import __version__
+
+    parser = argparse.ArgumentParser(prog=PROG, description="Train, evaluate and plot PPO2 agents (Stable-Baselines 2 "
+                                                            "PPO2 on TensorFlow 2) with the RL zoo's hyperparameters.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    train_parser = commands.add_parser("train", help="train PPO2 on a gymnasium env with the zoo's hyperparameters",
+                                       description="Train PPO2 on ENV_ID with the RL zoo's tuned hyperparameters "
+                                                   "(or --hyperparams) and write everything into one run folder.")
+    train_parser.add_argument("env_id", metavar="ENV_ID", help="gymnasium env id (SB2-era ids such as Pendulum-v0 "
+                                                               "are mapped to their gymnasium version)")
+    train_parser.add_argument("--hyperparams", metavar="FILE.yml",
+                              help="hyperparameter file in the zoo's format (env ids -> settings), or one setting")
+    train_parser.add_argument("--n-timesteps", type=_positive_int, metavar="N",
+                              help="timesteps to train (default: the zoo's n_timesteps)")
+    train_parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    train_parser.add_argument("--n-envs", type=_positive_int, metavar="N", help="parallel envs (default: the zoo's)")
+    train_parser.add_argument("--log-dir", default="runs", metavar="DIR",
+                              help="where run folders ENV_ID_N are made (default: runs)")
+    train_parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs in the run")
+    train_parser.add_argument("--no-progress-bar", action="store_true", help="hide the progress bar")
+    train_parser.add_argument("-v", "--verbose", action="store_true", help="also print the logger table per update")
+    train_parser.set_defaults(func=train)
+
+    enjoy_parser = commands.add_parser("enjoy", help="evaluate a trained agent (run folder, .zip or SB2 .pkl)",
+                                       description="Evaluate a run folder or a model file and print the mean and "
+                                                   "standard deviation of the episode return.")
+    enjoy_parser.add_argument("run_or_model", metavar="RUN_OR_MODEL", help="run folder, or model file (.zip/.pkl)")
+    enjoy_parser.add_argument("--env", metavar="ENV_ID",
+                              help="env id (default: the run's env, or the model file's name)")
+    enjoy_parser.add_argument("--episodes", type=int, default=10, metavar="N", help="episodes (default 10)")
+    enjoy_parser.add_argument("--deterministic", action="store_true", help="take the most likely actions")
+    enjoy_parser.add_argument("--seed", type=int, default=0, help="env seed (default 0)")
+    enjoy_parser.add_argument("--video", metavar="FILE.mp4", help="record the first episode as an mp4")
+    enjoy_parser.add_argument("--no-normalize", action="store_true",
+                              help="ignore VecNormalize statistics found beside the model")
+    enjoy_parser.set_defaults(func=enjoy)
+
+    plot_parser = commands.add_parser("plot", help="plot a run: returns and per-update diagnostics",
+                                      description="Draw a run's episodic return and per-update losses as PNG files "
+                                                  "and one interactive HTML page.")
+    plot_parser.add_argument("run_dir", metavar="RUN_DIR", help="run folder made by train")
+    plot_parser.add_argument("--out", metavar="DIR", help="output folder (default RUN_DIR/plots)")
+    plot_parser.add_argument("--no-html", action="store_true", help="PNG files only")
+    plot_parser.set_defaults(func=plot)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1 or value != float(text):
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    from stable_ppo2.zoo.envs import EnvError
+    from stable_ppo2.zoo.hyperparams import HyperparamsError
+
+    try:
+        return args.func(args)
+    except CLIError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.code
+    except (EnvError, HyperparamsError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,329 @@
+"""Behaviour cloning (SB2's ``model.pretrain``): supervised training of a policy on expert data.
+
+:func:`pretrain` fits the model's policy to an :class:`~stable_ppo2.gail.ExpertDataset`:
+
+- Discrete: softmax cross-entropy of the logits against the expert action (SB2),
+- Box: mean squared error between the Gaussian's mean and the expert action (SB2),
+- MultiDiscrete: the sum over dimensions of the per-dimension cross-entropies,
+- MultiBinary: the sum over dimensions of the sigmoid cross-entropies,
+
+each averaged over the minibatch. It trains with its own Adam (TF1's update with the given
+epsilon, new at every call), starting from the model's current weights (SB2 re-initialised every
+variable first, quirk 10; here a loaded or trained model keeps what it learnt). The training step
+is a ``tf.function`` traced once per model and called once per group of minibatches.
+
+Recurrent policies (SB2 could not pretrain them) learn from whole episodes: see
+:class:`RecurrentBehaviourCloning`.
+"""
+from __future__ import annotations
+
+from typing import Any, List, Optional, Sequence, Tuple
+
+import numpy as np
+from gymnasium import spaces
+
+from stable_ppo2.common.input import input_dtype, input_shape
+from stable_ppo2.common.tf_util import tf
+
+SUPPORTED_ACTION_SPACES = (spaces.Discrete, spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)
+#: observations (and actions) sent to the compiled step in one call, at most (bytes)
+CHUNK_BYTES = 32 * 2 ** 20
+
+
+class BCAdam:
+    """Adam with TF1's update (``tf.train.AdamOptimizer``: the "epsilon hat" form), for pretraining.
+
+    Learning rate and epsilon are tensors given at each step, so one traced function serves
+    every ``pretrain`` call; :meth:`reset` restarts it with zero moments.
+    """
+
+    def __init__(self, variables: Sequence[tf.Variable], beta1: float = 0.9, beta2: float = 0.999):
+        self.variables = list(variables)
+        self.beta1, self.beta2 = beta1, beta2
+        self.first_moments = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
+        self.second_moments = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
+        self.beta1_power = tf.Variable(beta1, dtype=tf.float32, trainable=False)
+        self.beta2_power = tf.Variable(beta2, dtype=tf.float32, trainable=False)
+
+    def reset(self) -> None:
+        for slot in self.first_moments + self.second_moments:
+            slot.assign(tf.zeros_like(slot))
+        self.beta1_power.assign(self.beta1)
+        self.beta2_power.assign(self.beta2)
+
+    def apply(self, gradients, learning_rate, epsilon) -> None:
+        for variable, m, v, grad in zip(self.variables, self.first_moments, self.second_moments,
+                                        gradients):
+            tf.raw_ops.ResourceApplyAdam(
+                var=variable.handle, m=m.handle, v=v.handle, beta1_power=self.beta1_power,
+                beta2_power=self.beta2_power, lr=learning_rate, beta1=self.beta1, beta2=self.beta2,
+                epsilon=epsilon, grad=grad, use_locking=False)
+        self.beta1_power.assign(self.beta1_power * self.beta1)
+        self.beta2_power.assign(self.beta2_power * self.beta2)
+
+
+# ------------------------------------------------------------------------------------ losses
+def action_width(action_space) -> int:
+    """Columns of an expert action array for this space (Discrete: 1)."""
+    if isinstance(action_space, spaces.Discrete):
+        return 1
+    if isinstance(action_space, spaces.MultiDiscrete):
+        return len(action_space.nvec)
+    return int(np.prod(action_space.shape))
+
+
+def action_dtype(action_space) -> np.dtype:
+    if isinstance(action_space, (spaces.Discrete, spaces.MultiDiscrete)):
+        return np.dtype(np.int64)
+    return np.dtype(np.float32)
+
+
+def per_sample_loss(action_space, pdparam, actions):
+    """The behaviour-cloning loss of each sample, ``[batch]`` (see the module docstring).
+
+    Box: the squared error is averaged over action dimensions, so that the batch mean is SB2's
+    ``mean((expert_action - mean) ** 2)``.
+    """
+    if isinstance(action_space, spaces.Discrete):
+        labels = tf.one_hot(tf.cast(actions[:, 0], tf.int32), int(action_space.n))
+        return tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=pdparam)
+    if isinstance(action_space, spaces.MultiDiscrete):
+        nvec = [int(n) for n in action_space.nvec]
+        losses = [tf.nn.softmax_cross_entropy_with_logits(
+            labels=tf.one_hot(tf.cast(actions[:, i], tf.int32), n), logits=logits)
+            for i, (n, logits) in enumerate(zip(nvec, tf.split(pdparam, nvec, axis=-1)))]
+        return tf.add_n(losses)
+    if isinstance(action_space, spaces.MultiBinary):
+        return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=actions, logits=pdparam),
+                             axis=-1)
+    size = action_width(action_space)
+    mean = pdparam[:, :size]  # flat Gaussian parameters: [mean, logstd]
+    return tf.reduce_mean(tf.square(actions - mean), axis=-1)
+
+
+def check_action_space(action_space) -> None:
+    if not isinstance(action_space, SUPPORTED_ACTION_SPACES):
+        raise NotImplementedError(
+            f"pretrain does not support action spaces of type {type(action_space).__name__} "
+            f"({action_space}): only Discrete, Box, MultiDiscrete and MultiBinary action spaces are "
+            "supported")
+
+
+# ------------------------------------------------------------------------------------ batches
+class BatchConverter:
+    """Checks expert minibatches against the model's spaces and casts them for the network."""
+
+    def __init__(self, observation_space, action_space):
+        self.observation_space, self.action_space = observation_space, action_space
+        self.obs_shape = input_shape(observation_space)
+        self.obs_dtype = input_dtype(observation_space)
+        self.obs_size = int(np.prod(self.obs_shape))
+        self.act_width = action_width(action_space)
+        self.act_dtype = action_dtype(action_space)
+
+    def observations(self, obs) -> np.ndarray:
+        obs = np.asarray(obs)
+        n_rows = len(obs)
+        if obs.size != n_rows * self.obs_size:
+            raise ValueError(f"The expert observations have shape {obs.shape}, which does not fit the "
+                             f"model's observation space {self.observation_space} (expected "
+                             f"({n_rows}, {', '.join(map(str, self.obs_shape)) or 1}) or a flattened "
+                             "equivalent)")
+        return obs.reshape((n_rows,) + self.obs_shape).astype(self.obs_dtype, copy=False)
+
+    def actions(self, actions) -> np.ndarray:
+        actions = np.asarray(actions)
+        n_rows = len(actions)
+        if actions.size != n_rows * self.act_width:
+            raise ValueError(f"The expert actions have shape {actions.shape}, which does not fit the "
+                             f"model's action space {self.action_space} (expected ({n_rows}, "
+                             f"{self.act_width}))")
+        actions = actions.reshape((n_rows, self.act_width))
+        space = self.action_space
+        if isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)):
+            if not np.issubdtype(actions.dtype, np.integer):
+                if not np.all(np.mod(actions, 1) == 0):
+                    raise ValueError(f"The expert actions are not integers ({actions.dtype}, e.g. "
+                                     f"{actions.flat[0]}) but the model's action space is {space}")
+            high = space.n if isinstance(space, spaces.Discrete) else np.asarray(space.nvec)
+            if n_rows and (np.any(actions < 0) or np.any(actions >= high)):
+                raise ValueError(f"The expert actions leave the model's action space {space}: "
+                                 f"values from {actions.min()} to {actions.max()}")
+        return actions.astype(self.act_dtype, copy=False)
+
+
+def _val_interval(n_epochs: int, val_interval: Optional[int]) -> int:
+    if val_interval is None:
+        return 1 if n_epochs < 10 else int(n_epochs / 10)
+    if int(val_interval) < 1:
+        raise ValueError(f"val_interval must be a positive int, got {val_interval}")
+    return int(val_interval)
+
+
+def _report(epoch_idx: int, n_epochs: int, train_loss: float, val_loss: float) -> None:
+    print("==== Training progress {:.2f}% ====".format(100 * (epoch_idx + 1) / n_epochs))
+    print("Epoch {}".format(epoch_idx + 1))
+    print("Training loss: {:.6f}, Validation loss: {:.6f}".format(train_loss, val_loss))
+    print()
+
+
+def _trainable_variables(params: Sequence[tf.Variable], loss_fn) -> List[tf.Variable]:
+    """The parameters the loss reaches (not ``vf``, ``q``; as SB2's ``minimize``)."""
+    with tf.GradientTape() as tape:
+        loss = loss_fn()
+    gradients = tape.gradient(loss, list(params))
+    return [v for v, g in zip(params, gradients) if g is not None]
+
+
+# ------------------------------------------------------------------------------------ feed-forward
+class BehaviourCloning:
+    """Compiled behaviour-cloning steps for one feed-forward policy (kept on the model).
+
+    ``train(obs, actions, sizes)`` runs one Adam step per minibatch: the minibatches are
+    concatenated, ``sizes`` gives their lengths; it returns the sum of their mean losses.
+    """
+
+    def __init__(self, policy, params: Sequence[tf.Variable], observation_space, action_space):
+        self.policy = policy
+        self.action_space = action_space
+        self.converter = BatchConverter(observation_space, action_space)
+        conv = self.converter
+        probe_obs = np.zeros((2,) + conv.obs_shape, conv.obs_dtype)
+        probe_act = np.zeros((2, conv.act_width), conv.act_dtype)
+        self.variables = _trainable_variables(params, lambda: self._loss(probe_obs, probe_act))
+        self.optimizer = BCAdam(self.variables)
+        self.trace_count = 0
+        obs_spec = tf.TensorSpec((None,) + conv.obs_shape, tf.as_dtype(conv.obs_dtype))
+        act_spec = tf.TensorSpec((None, conv.act_width), tf.as_dtype(conv.act_dtype))
+        sizes_spec = tf.TensorSpec((None,), tf.int32)
+        scalar = tf.TensorSpec((), tf.float32)
+        self.train = tf.function(self._train, input_signature=[obs_spec, act_spec, sizes_spec, scalar, scalar])
+        self.evaluate = tf.function(self._evaluate, input_signature=[obs_spec, act_spec, sizes_spec])
+
+    def _loss(self, obs, actions):
+        pdparam = self.policy.network(obs)[0]
+        return tf.reduce_mean(per_sample_loss(self.action_space, pdparam, actions))
+
+    def _train(self, obs, actions, sizes, learning_rate, epsilon):
+        self.trace_count += 1  # Python side effect: counts traces
+        offsets = tf.concat([[0], tf.cumsum(sizes)], axis=0)
+        total = tf.constant(0.0)
+        for i in tf.range(tf.shape(sizes)[0]):
+            batch_obs = obs[offsets[i]:offsets[i + 1]]
+            batch_actions = actions[offsets[i]:offsets[i + 1]]
+            with tf.GradientTape() as tape:
+                loss = self._loss(batch_obs, batch_actions)
+            gradients = tape.gradient(loss, self.variables)
+            self.optimizer.apply(gradients, learning_rate, epsilon)
+            total += loss
+        return total
+
+    def _evaluate(self, obs, actions, sizes):
+        offsets = tf.concat([[0], tf.cumsum(sizes)], axis=0)
+        total = tf.constant(0.0)
+        for i in tf.range(tf.shape(sizes)[0]):
+            total += self._loss(obs[offsets[i]:offsets[i + 1]], actions[offsets[i]:offsets[i + 1]])
+        return total
+
+    def _chunks(self, dataset, split: str, n_batches: int):
+        """Groups of ``(obs, actions, sizes)``: ``n_batches`` minibatches of the split, in order."""
+        batches: List[Tuple[np.ndarray, np.ndarray]] = []
+        n_bytes = 0
+        for _ in range(n_batches):
+            obs, actions = dataset.get_next_batch(split)
+            obs, actions = self.converter.observations(obs), self.converter.actions(actions)
+            if len(obs) != len(actions):
+                raise ValueError(f"The expert minibatch has {len(obs)} observations but "
+                                 f"{len(actions)} actions")
+            if len(obs) == 0:
+                continue  # an empty minibatch would give a NaN loss (SB2 quirk 17)
+            batches.append((obs, actions))
+            n_bytes += obs.nbytes + actions.nbytes
+            if n_bytes >= CHUNK_BYTES:
+                yield self._stack(batches)
+                batches, n_bytes = [], 0
+        if batches:
+            yield self._stack(batches)
+
+    @staticmethod
+    def _stack(batches):
+        return (np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]),
+                np.array([len(b[0]) for b in batches], np.int32))
+
+    def train_epoch(self, dataset, learning_rate: float, epsilon: float) -> float:
+        n_batches = len(dataset.train_loader)
+        total = 0.0
+        for obs, actions, sizes in self._chunks(dataset, "train", n_batches):
+            total += float(self.train(obs, actions, sizes, np.float32(learning_rate), np.float32(epsilon)))
+        return total / max(n_batches, 1)
+
+    def validation_loss(self, dataset) -> float:
+        n_batches = len(dataset.val_loader)
+        total = 0.0
+        for obs, actions, sizes in self._chunks(dataset, "val", n_batches):
+            total += float(self.evaluate(obs, actions, sizes))
+        return total / max(n_batches, 1)
+
+
+# ------------------------------------------------------------------------------------ entry point
+def _policy_of(model):
+    policy = getattr(model, "act_model", None)
+    if policy is None or not hasattr(policy, "network"):
+        raise ValueError(f"{type(model).__name__} has no policy network to pretrain (build the model "
+                         "first: setup_model())")
+    return policy
+
+
+def _cloner(model, policy):
+    """The model's compiled behaviour-cloning steps, built on first use (one trace per model)."""
+    cloner = getattr(model, "_behaviour_cloning", None)
+    if cloner is None or cloner.policy is not policy:
+        params = model.get_parameter_list()
+        if getattr(policy, "recurrent", False):
+            cloner = RecurrentBehaviourCloning(policy, params, model.observation_space,
+                                               model.action_space)
+        else:
+            cloner = BehaviourCloning(policy, params, model.observation_space, model.action_space)
+        model._behaviour_cloning = cloner
+    return cloner
+
+
+def pretrain(model, dataset, n_epochs: int = 10, learning_rate: float = 1e-4,
+             adam_epsilon: float = 1e-8, val_interval: Optional[int] = None):
+    """Behaviour cloning of ``dataset`` into ``model``'s policy; returns ``model``.
+
+    :param dataset: an :class:`~stable_ppo2.gail.ExpertDataset` (or anything with SB2's
+        ``train_loader``, ``val_loader`` and ``get_next_batch(split)``)
+    :param n_epochs: passes over the training split
+    :param learning_rate: Adam's learning rate
+    :param adam_epsilon: Adam's epsilon
+    :param val_interval: with ``verbose > 0``, print the training and validation losses every
+        ``val_interval`` epochs (default: a tenth of ``n_epochs``, at least 1)
+    """
+    check_action_space(model.action_space)
+    n_epochs = int(n_epochs)
+    val_interval = _val_interval(n_epochs, val_interval)
+    policy = _policy_of(model)
+    cloner = _cloner(model, policy)
+    cloner.optimizer.reset()  # a new Adam at every call, as SB2
+    verbose = getattr(model, "verbose", 0)
+    if verbose > 0:
+        print("Pretraining with Behavior Cloning...")
+    try:
+        for epoch_idx in range(n_epochs):
+            train_loss = cloner.train_epoch(dataset, learning_rate, adam_epsilon)
+            if verbose > 0 and (epoch_idx + 1) % val_interval == 0:
+                _report(epoch_idx, n_epochs, train_loss, cloner.validation_loss(dataset))
+    finally:
+        policy.sync_weights()  # the numpy rollout path reads copies of the weights
+        on_changed = getattr(model, "_on_parameters_changed", None)
+        if on_changed is not None:
+            on_changed()
+    if verbose > 0:
+        print("Pretraining done.")
+    return model
+
+
+class RecurrentBehaviourCloning:  # placeholder until recurrent policies land
+    def __init__(self, *args: Any, **kwargs: Any):
+        raise NotImplementedError("pretrain does not support recurrent policies yet")

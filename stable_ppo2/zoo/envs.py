@@ -1,0 +1,157 @@
+"""Env ids from the SB2 era on gymnasium: renamed versions, optional dependencies, Atari preprocessing.
+
+Nothing here imports TensorFlow, so the command line can refuse a bad env id in well under a second.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+from typing import Any, Callable, Dict, Optional
+
+import gymnasium
+
+#: SB2-era ids that gymnasium renamed (a new version of the same env).
+ENV_RENAMES = {
+    "Pendulum-v0": "Pendulum-v1",
+    "LunarLander-v2": "LunarLander-v3",
+    "LunarLanderContinuous-v2": "LunarLanderContinuous-v3",
+    "BipedalWalker-v2": "BipedalWalker-v3",
+    "BipedalWalkerHardcore-v2": "BipedalWalkerHardcore-v3",
+    "CarRacing-v0": "CarRacing-v3",
+}
+
+#: Which extra of this package installs what an env family needs.
+EXTRAS = {"box2d": "box2d", "atari": "atari", "ale": "atari", "mujoco": None}
+
+
+class EnvError(ValueError):
+    """An env that cannot be made here; its message is one line for the user."""
+
+
+def is_atari(env_id: str) -> bool:
+    return "NoFrameskip" in env_id or env_id.startswith("ALE/")
+
+
+def _register_atari() -> bool:
+    """Register the ALE's envs with gymnasium if ale-py is installed; False if it is not."""
+    try:
+        ale_py = importlib.import_module("ale_py")
+    except ImportError:
+        return False
+    gymnasium.register_envs(ale_py)
+    return True
+
+
+def gymnasium_id(env_id: str) -> str:
+    """The gymnasium id for an SB2-era id: known renames, then the newest version of a deprecated or
+    mujoco-py-only id (``HalfCheetah-v2`` -> ``HalfCheetah-v5``); unknown ids come back unchanged."""
+    if env_id in ENV_RENAMES:
+        return ENV_RENAMES[env_id]
+    from gymnasium.envs.registration import find_highest_version, parse_env_id
+
+    try:
+        spec = gymnasium.spec(env_id)
+    except gymnasium.error.DeprecatedEnv:
+        spec = None
+    except gymnasium.error.Error:
+        return env_id
+    if spec is not None and "mujoco_py" not in getattr(spec.entry_point, "__name__", ""):
+        return env_id
+    namespace, name, _version = parse_env_id(env_id)
+    newest = find_highest_version(namespace, name)
+    if newest is None:
+        return env_id
+    prefix = f"{namespace}/" if namespace else ""
+    return f"{prefix}{name}-v{newest}"
+
+
+def check_env_id(env_id: str) -> str:
+    """The gymnasium id to make for ``env_id``; :class:`EnvError` if gymnasium does not know it or
+    its optional dependencies (box2d, atari, mujoco) are missing."""
+    if is_atari(env_id) and not _register_atari():
+        raise EnvError(f"{env_id} is an Atari env and needs ale-py: pip install 'stable_ppo2[atari]'")
+    target = gymnasium_id(env_id)
+    try:
+        gymnasium.spec(target)
+    except gymnasium.error.Error as exc:
+        known = list(gymnasium.registry)
+        close = difflib.get_close_matches(env_id, known, n=3, cutoff=0.6)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise EnvError(f"unknown env id {env_id!r}: gymnasium has no such environment{hint}") from exc
+    try:
+        env = gymnasium.make(target)
+    except gymnasium.error.DependencyNotInstalled as exc:
+        raise EnvError(f"{target} needs an optional dependency that is not installed: "
+                       f"{' '.join(str(exc).split())}{_install_hint(target)}") from exc
+    except ImportError as exc:
+        raise EnvError(f"{target} needs a module that is not installed ({exc.name or exc})"
+                       f"{_install_hint(target)}") from exc
+    env.close()
+    return target
+
+
+def _install_hint(env_id: str) -> str:
+    entry_point = str(gymnasium.spec(env_id).entry_point)
+    for family, extra in EXTRAS.items():
+        if family in entry_point.lower() or (family == "atari" and is_atari(env_id)):
+            if extra is None:
+                return f" (pip install 'gymnasium[{family}]')"
+            return f" (pip install 'stable_ppo2[{extra}]')"
+    return ""
+
+
+def load_wrapper(dotted: str) -> Callable[[gymnasium.Env], gymnasium.Env]:
+    """The gymnasium wrapper class named ``module.Class`` (the zoo's ``env_wrapper``).
+
+    Only subclasses of ``gymnasium.Wrapper`` are accepted.
+    """
+    module_name, _, class_name = dotted.rpartition(".")
+    if not module_name:
+        raise EnvError(f"env_wrapper must be a dotted name module.Class, got {dotted!r}")
+    try:
+        wrapper = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise EnvError(f"env_wrapper {dotted} cannot be imported ({exc}); it is a wrapper from the RL zoo or "
+                       f"another package that is not installed") from exc
+    if not (isinstance(wrapper, type) and issubclass(wrapper, gymnasium.Wrapper)):
+        raise EnvError(f"env_wrapper {dotted} is not a gymnasium.Wrapper class")
+    return wrapper
+
+
+def atari_wrapper(env: gymnasium.Env) -> gymnasium.Env:
+    """Deepmind-style preprocessing on a NoFrameskip env: up to 30 no-ops at reset, 4-frame max-pooled
+    skip, 84x84 greyscale ``(84, 84, 1)`` uint8 observations and rewards clipped to their sign.
+
+    Unlike SB2's ``wrap_deepmind`` there is no end-of-life episode end and no FIRE at reset.
+    """
+    import numpy as np
+
+    frameskip = getattr(env.unwrapped, "_frameskip", 1)
+    env = gymnasium.wrappers.AtariPreprocessing(env, noop_max=30, frame_skip=4 if frameskip == 1 else 1,
+                                                screen_size=84, grayscale_obs=True, grayscale_newaxis=True)
+    return gymnasium.wrappers.TransformReward(env, lambda reward: float(np.sign(reward)))
+
+
+def env_wrapper_for(env_id: str, dotted: Optional[str] = None) -> Optional[Callable[[Any], Any]]:
+    """The wrapper applied to each env after its Monitor: the zoo's ``env_wrapper``, and Atari preprocessing."""
+    wrappers = []
+    if is_atari(env_id):
+        wrappers.append(atari_wrapper)
+    if dotted:
+        wrappers.append(load_wrapper(dotted))
+    if not wrappers:
+        return None
+
+    def wrap(env: Any) -> Any:
+        for wrapper in wrappers:
+            env = wrapper(env)
+        return env
+
+    return wrap
+
+
+def make_env_kwargs(env_kwargs: Optional[Dict[str, Any]], render_mode: Optional[str] = None) -> Dict[str, Any]:
+    kwargs = dict(env_kwargs or {})
+    if render_mode is not None:
+        kwargs["render_mode"] = render_mode
+    return kwargs

@@ -1,0 +1,92 @@
+"""Finding and loading the VecNormalize statistics that belong to a model file.
+
+Two layouts are recognised, looked for beside the model:
+
+- ours: ``vecnormalize.pkl`` (a pickled :class:`VecNormalize`, written by ``stable-ppo2 train``), or
+  ``<model>_vecnormalize.pkl`` (written by :class:`CheckpointCallback`);
+- the RL zoo's: ``obs_rms.pkl`` and ``ret_rms.pkl`` (pickled SB2 ``RunningMeanStd`` objects) in a folder
+  named after the env or the model (``Acrobot-v1/`` beside ``Acrobot-v1.pkl``), or beside the model.
+
+SB2's ``RunningMeanStd`` pickles are read with an unpickler that builds only numpy arrays and
+:class:`~stable_ppo2.common.running_mean_std.RunningMeanStd`, so they need no ``stable_baselines``
+module and cannot run code.
+"""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+from typing import Any, List, Optional, Tuple
+
+import numpy as np
+
+from stable_ppo2.common.running_mean_std import RunningMeanStd
+
+#: Globals a RunningMeanStd pickle may name (SB2's class, and numpy's array machinery).
+_ALLOWED_GLOBALS = {
+    ("stable_baselines.common.running_mean_std", "RunningMeanStd"): RunningMeanStd,
+    ("stable_ppo2.common.running_mean_std", "RunningMeanStd"): RunningMeanStd,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+}
+
+
+class _StatsUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED_GLOBALS:
+            return _ALLOWED_GLOBALS[(module, name)]
+        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name in ("_reconstruct", "scalar"):
+            try:
+                from numpy._core import multiarray  # numpy >= 2
+            except ImportError:  # pragma: no cover - numpy 1.x
+                from numpy.core import multiarray
+            return getattr(multiarray, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a statistics file")
+
+
+def load_running_mean_std(path: str) -> RunningMeanStd:
+    """A ``RunningMeanStd`` (mean, var, count) from an SB2 ``obs_rms.pkl``/``ret_rms.pkl`` file."""
+    with open(path, "rb") as file:
+        stats = _StatsUnpickler(io.BytesIO(file.read())).load()
+    if not isinstance(stats, RunningMeanStd):
+        raise pickle.UnpicklingError(f"{path} does not hold running mean/std statistics")
+    stats.mean = np.asarray(stats.mean, np.float64)
+    stats.var = np.asarray(stats.var, np.float64)
+    return stats
+
+
+def find_statistics(model_path: str, env_id: Optional[str] = None) -> Optional[Tuple[str, str]]:
+    """``("vecnormalize", file)`` or ``("rms", folder)`` for the statistics beside ``model_path``, or None."""
+    folder = os.path.dirname(os.path.abspath(model_path))
+    stem = os.path.splitext(os.path.basename(model_path))[0]
+    for candidate in (os.path.join(folder, f"{stem}_vecnormalize.pkl"), os.path.join(folder, "vecnormalize.pkl")):
+        if os.path.isfile(candidate):
+            return "vecnormalize", candidate
+    folders: List[str] = [os.path.join(folder, stem)]
+    if env_id:
+        folders.append(os.path.join(folder, env_id))
+    folders.append(folder)
+    for candidate in folders:
+        if os.path.isfile(os.path.join(candidate, "vecnormalize.pkl")):
+            return "vecnormalize", os.path.join(candidate, "vecnormalize.pkl")
+        if os.path.isfile(os.path.join(candidate, "obs_rms.pkl")):
+            return "rms", candidate
+    return None
+
+
+def wrap_with_statistics(venv: Any, found: Tuple[str, str]) -> Any:
+    """``venv`` in a VecNormalize for evaluation (frozen statistics, raw rewards) from ``find_statistics``."""
+    from stable_ppo2.common.vec_env import VecNormalize
+
+    kind, path = found
+    if kind == "vecnormalize":
+        vec_normalize = VecNormalize.load(path, venv)
+    else:
+        vec_normalize = VecNormalize(venv)
+        vec_normalize.obs_rms = load_running_mean_std(os.path.join(path, "obs_rms.pkl"))
+        ret_path = os.path.join(path, "ret_rms.pkl")
+        if os.path.isfile(ret_path):
+            vec_normalize.ret_rms = load_running_mean_std(ret_path)
+    vec_normalize.training = False
+    vec_normalize.norm_reward = False
+    return vec_normalize
