@@ -306,7 +306,7 @@ def enjoy(args: argparse.Namespace) -> int:
     if backend == "moviepy":
         from gymnasium.wrappers import RecordVideo
 
-        video_dir = tempfile.mkdtemp(prefix="stable-ppo2-video-")
+        video_dir = os.path.join(tempfile.mkdtemp(prefix="stable-ppo2-video-"), "frames")  # RecordVideo makes it
         wrappers.append(lambda env: RecordVideo(env, video_dir, episode_trigger=lambda episode: episode == 0,
                                                 name_prefix="enjoy"))
     elif backend == "imageio":
@@ -357,7 +357,7 @@ def _write_video(path: str, backend: str, video_dir: Optional[str], frames: Opti
         if not recorded:
             raise CLIError(f"no video was recorded (does {env_id} render rgb_array frames?)", code=RUNTIME_ERROR)
         shutil.move(recorded[0], path)
-        shutil.rmtree(video_dir, ignore_errors=True)
+        shutil.rmtree(os.path.dirname(video_dir), ignore_errors=True)
     else:
         import imageio
 

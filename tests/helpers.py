@@ -17,8 +17,11 @@ def space_from_json(desc: dict):
     """A gymnasium space from the JSON description written by the SB2 reference scripts."""
     kind = desc["class"]
     if kind == "Box":
-        return spaces.Box(np.array(desc["low"], np.float32), np.array(desc["high"], np.float32),
-                          dtype=np.dtype(desc.get("dtype", "float32")))
+        dtype = np.dtype(desc.get("dtype", "float32"))
+        low, high = np.array(desc["low"], np.float32), np.array(desc["high"], np.float32)
+        if low.ndim == 0:  # scalar bounds: the shape is given separately
+            return spaces.Box(low.item(), high.item(), shape=tuple(desc["shape"]), dtype=dtype)
+        return spaces.Box(low, high, dtype=dtype)
     if kind == "Discrete":
         return spaces.Discrete(desc["n"])
     if kind == "MultiDiscrete":

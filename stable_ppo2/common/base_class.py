@@ -20,6 +20,7 @@ from stable_ppo2.common.callbacks import BaseCallback, CallbackList, ConvertCall
 from stable_ppo2.common.input import check_observation_space, check_zero_start
 from stable_ppo2.common.misc_util import set_global_seeds
 from stable_ppo2.common.policies import get_policy_from_name
+from stable_ppo2.common.safe_pickle import ModelFileError
 from stable_ppo2.common.save_util import load_from_file, save_to_pickle, save_to_zip
 from stable_ppo2.common.vec_env import DummyVecEnv, VecEnv, unwrap_vec_normalize
 
@@ -40,6 +41,17 @@ def _check_spaces(observation_space, action_space) -> None:
             f"Error: PPO2 does not support action spaces of type {type(action_space).__name__} "
             f"({action_space}). Supported: Box, Discrete, MultiDiscrete, MultiBinary.")
     check_zero_start(action_space, "the action")
+
+
+def _constructor_defaults(cls) -> Dict[str, Any]:
+    """The default values of ``cls.__init__``'s parameters (fallbacks for unreadable schedules)."""
+    import inspect  # pylint: disable=import-outside-toplevel
+
+    try:
+        parameters = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {name: p.default for name, p in parameters.items() if p.default is not inspect.Parameter.empty}
 
 
 class SetVerbosity:
@@ -259,7 +271,9 @@ class BaseRLModel(ABC):
         ...
 
     def save(self, save_path: Union[str, os.PathLike, IO[bytes]], cloudpickle: bool = False) -> None:
-        """Save hyperparameters and parameters in SB2's zip format (``cloudpickle=True``: legacy pickle)."""
+        """Save hyperparameters and parameters in SB2's zip format (``cloudpickle=True``: SB2's legacy
+        pickle). A path without extension gets ``.zip`` (``.pkl``); writing a path is atomic (a
+        failed save leaves the previous file intact); file-like objects are written directly."""
         data, params = self._get_save_data(), self.get_parameters()
         if cloudpickle:
             save_to_pickle(save_path, data, params)
@@ -267,24 +281,45 @@ class BaseRLModel(ABC):
             save_to_zip(save_path, data, params)
 
     @classmethod
-    def _load_from_file(cls, load_path, load_data=True, custom_objects=None):
-        return load_from_file(load_path, load_data=load_data, custom_objects=custom_objects)
+    def _load_from_file(cls, load_path, load_data=True, custom_objects=None, trust_file=False):
+        return load_from_file(load_path, load_data=load_data, custom_objects=custom_objects,
+                              trust=trust_file, defaults=_constructor_defaults(cls))
 
     @classmethod
-    def load(cls, load_path, env=None, custom_objects=None, **kwargs):
-        """Load a model saved by stable_ppo2 or SB2.
+    def load(cls, load_path, env=None, custom_objects=None, *, trust_file=False, **kwargs):
+        """Load a model saved by stable_ppo2 or SB2 (zip), or by SB2 <= 2.7 (legacy cloudpickle ``.pkl``).
 
-        Keyword arguments override the stored attributes (``policy=MyPolicy``, ``verbose=1``...);
-        like ``custom_objects``, entries given this way are never deserialised from the file.
+        :param load_path: a path (``x`` is tried as ``x``, ``x.zip``, ``x.pkl``) or a binary file object
+        :param env: the env to run on (its spaces must match the model's); None: set it later
+        :param custom_objects: ``{entry: object}`` used instead of the file's entries, which are then
+            never deserialised (e.g. ``{"policy": MyPolicy}`` for a policy class pickled by value)
+        :param trust_file: False (default): safe loading. The file's pickles may only name
+            stable_ppo2's (and SB2's) policies, schedules and statistics, gym/gymnasium spaces,
+            numpy's array helpers and TF activations; anything else, and any code pickled by
+            value, is refused (:class:`~stable_ppo2.common.safe_pickle.UnsafeFileError`) and never
+            runs. Exception: ``learning_rate``/``cliprange``/``cliprange_vf`` functions pickled by
+            value (SB2 saves them after ``learn()``) become the constant of SB2's ``constfn``, or
+            the constructor's default, with a ``FallbackWarning``. True: the file is trusted and
+            may run code while it is read (pickle's usual behaviour); only pass it for files you
+            trust. It is never taken as an attribute override.
+        :param kwargs: attributes that override the stored ones (``policy=MyPolicy``,
+            ``verbose=1``...); like ``custom_objects``, entries given this way are never
+            deserialised from the file. ``policy_kwargs`` must equal the stored ones (ValueError).
+        :raises RuntimeError: (``ModelFileError``) the file or one entry cannot be read; the
+            message names both
         """
         if custom_objects is not None and not isinstance(custom_objects, dict):
             raise ValueError("custom_objects argument must be a dict or None")
         replaced = dict(custom_objects or {})
         replaced.update({key: value for key, value in kwargs.items() if key != "policy_kwargs"})
-        data, params = cls._load_from_file(load_path, custom_objects=replaced)
-        if "policy_kwargs" in kwargs and kwargs["policy_kwargs"] != data["policy_kwargs"]:
+        data, params = cls._load_from_file(load_path, custom_objects=replaced, trust_file=trust_file)
+        if data is None or "policy" not in data:
+            raise ModelFileError(f"Model file {load_path!r} has no 'data' entry with a 'policy': it "
+                                 "holds parameters only (use load_parameters)")
+        stored_kwargs = data.get("policy_kwargs", {})
+        if "policy_kwargs" in kwargs and kwargs["policy_kwargs"] != stored_kwargs:
             raise ValueError(f"The specified policy kwargs do not equal the stored policy kwargs. "
-                             f"Stored kwargs: {data['policy_kwargs']}, specified kwargs: "
+                             f"Stored kwargs: {stored_kwargs}, specified kwargs: "
                              f"{kwargs['policy_kwargs']}")
         model = cls(policy=data["policy"], env=None, _init_setup_model=False)
         model.__dict__.update(data)

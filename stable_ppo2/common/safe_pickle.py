@@ -261,20 +261,39 @@ def allowed_global(module: str, name: str):
 # ---------------------------------------------------------------------------------- unpickler
 
 
-class FileUnpickler(pickle.Unpickler):
-    """``pickle.Unpickler`` whose ``find_class`` follows the allow-list (see the module docstring).
+_NOT_BUILDABLE = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+                  types.BuiltinMethodType, types.ModuleType)
 
-    ``refused`` lists the names the file asked for that were not handed out. With ``trust=True``
-    every name is looked up for real (SB2 and gym names are still mapped) and cloudpickle builds
-    functions and classes; those it cannot build become placeholders (``broken`` records the real
-    objects that a failed helper left incomplete).
+
+class FileUnpickler(pickle._Unpickler):  # pylint: disable=protected-access
+    """An unpickler whose ``find_class`` follows the allow-list (see the module docstring).
+
+    ``refused`` lists the names the file asked for that were not handed out. It is pickle's
+    pure-Python unpickler (files are small), so that ``BUILD`` can refuse to set attributes of
+    classes, functions and modules (which would change them for the whole program). With
+    ``trust=True`` every name is looked up for real (SB2 and gym names are still mapped) and
+    cloudpickle builds functions and classes; those it cannot build become placeholders
+    (``broken`` records the real objects that a failed helper left incomplete).
     """
+
+    dispatch = dict(pickle._Unpickler.dispatch)  # pylint: disable=protected-access
 
     def __init__(self, file: IO[bytes], trust: bool = False):
         super().__init__(file)
         self.trust = trust
         self.refused: List[str] = []
         self.broken: Dict[int, Any] = {}
+
+    def load_build(self):
+        target = self.stack[-1]
+        if not self.trust and not _is_placeholder(target) and isinstance(target, _NOT_BUILDABLE):
+            self.stack.pop()  # the state: dropped
+            name = getattr(target, "__module__", None), getattr(target, "__qualname__", repr(target))
+            self.refused.append(f"setting attributes of {name[0]}.{name[1]}")
+            return
+        super().load_build()
+
+    dispatch[pickle.BUILD[0]] = load_build
 
     def find_class(self, module: str, name: str):
         if module in _GYM_SPACE_MODULES and name in _GYM_SPACE_NAMES:
@@ -547,6 +566,9 @@ def describe_code(node) -> Tuple[Optional[str], Optional[list]]:
         if qualname is None and "_make_skeleton_class" in part.label and len(part.args) > 1 \
                 and isinstance(part.args[1], str):
             qualname = "class " + part.args[1]
+        if qualname is None and part.args and isinstance(part.args[0], type) \
+                and not _is_placeholder(part.args[0]):  # trusted: a real class left incomplete
+            qualname = "class " + part.args[0].__qualname__
     return qualname, closure
 
 
@@ -566,10 +588,21 @@ def recover_schedule(node) -> Tuple[bool, Any, str]:
 
 
 def code_error(node) -> Optional[str]:
-    for part in _walk_parts(node):
-        error = vars(part).get("error")
-        if error:
-            return error
+    """The first error a trusted helper raised while building ``node`` or its parts, if any."""
+    seen, stack = set(), [node]
+    while stack and len(seen) < 10000:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if _is_placeholder(obj):
+            if vars(obj).get("error"):
+                return vars(obj)["error"]
+            stack.extend([obj.origin, obj.args, obj.kwargs, obj.state, obj.items, obj.linked])
+        elif isinstance(obj, dict):
+            stack.extend(obj.values())
+        elif isinstance(obj, (list, tuple)):
+            stack.extend(obj)
     return None
 
 

@@ -1,8 +1,14 @@
-"""SB2's model file format: a zip with ``data`` (JSON), ``parameters`` (npz) and ``parameter_list``.
+"""SB2's model file formats: the zip (``data`` JSON, ``parameters`` npz, ``parameter_list``) and the
+legacy cloudpickle ``.pkl``; reading them safely.
 
 Entries of the data dict that JSON cannot hold (classes, spaces, schedules) are stored as
 ``{":type:": ..., ":serialized:": base64(cloudpickle)}`` plus readable first-level fields, as SB2
 does. Saving to a path is atomic: the archive is written beside the target and moved into place.
+
+Reading never runs code carried by the file unless ``trust=True``: every pickle goes through
+:mod:`stable_ppo2.common.safe_pickle`. Schedules pickled by value (SB2's ``constfn`` closures) fall
+back to their constant, or to the constructor's default, with a :class:`FallbackWarning`; any other
+failure is one :class:`ModelFileError` (a RuntimeError) naming the file and the entry.
 """
 from __future__ import annotations
 
@@ -10,7 +16,6 @@ import base64
 import io
 import json
 import os
-import pickle
 import tempfile
 import warnings
 import zipfile
@@ -19,6 +24,10 @@ from typing import IO, Any, Dict, Optional, Tuple, Union
 
 import cloudpickle
 import numpy as np
+
+from stable_ppo2.common.safe_pickle import (TRUST_HINT, FallbackWarning, FileUnpickler, ModelFileError,
+                                            Report, UnsafeFileError, code_error, describe_code,
+                                            finalize_entry, recover_schedule)
 
 PathOrFile = Union[str, os.PathLike, IO[bytes]]
 
@@ -40,35 +49,114 @@ def data_to_json(data: Dict[str, Any]) -> str:
             continue
         entry = OrderedDict([(":type:", str(type(value))),
                              (":serialized:", base64.b64encode(cloudpickle.dumps(value)).decode())])
-        fields = value if isinstance(value, dict) else getattr(value, "__dict__", None)
-        if isinstance(fields, dict):
+        fields = value if isinstance(value, dict) else (vars(value) if hasattr(value, "__dict__") else None)
+        if fields is not None:  # SB2: a dict's items, or vars() of an object or class
             for name, field in fields.items():
                 entry[str(name)] = field if is_json_serializable(field) else str(field)
         serializable[key] = entry
     return json.dumps(serializable, indent=4)
 
 
-def json_to_data(json_string: str, custom_objects: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """Decode :func:`data_to_json`; entries named in ``custom_objects`` are used as given and never
-    deserialised (so an object that cannot be unpickled any more can be replaced)."""
+#: Entries that hold a schedule: a function pickled by value there falls back to a constant.
+SCHEDULE_ENTRIES = ("learning_rate", "cliprange", "cliprange_vf")
+_MISSING = object()
+
+
+def json_to_data(json_string: str, custom_objects: Optional[Dict[str, Any]] = None, *,
+                 trust: bool = False, file_name: str = "the model file",
+                 defaults: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Decode :func:`data_to_json`.
+
+    Entries named in ``custom_objects`` are used as given and never deserialised (so an object
+    that cannot be unpickled any more can be replaced). The others are unpickled safely (see
+    :mod:`~stable_ppo2.common.safe_pickle`; ``trust=True`` lifts the allow-list); ``defaults``
+    gives the fallback of schedule entries whose function cannot be rebuilt.
+    """
     if custom_objects is not None and not isinstance(custom_objects, dict):
         raise ValueError("custom_objects argument must be a dict or None")
     custom_objects = custom_objects or {}
-    raw = json.loads(json_string)
+    try:
+        raw = json.loads(json_string)
+    except ValueError as error:
+        raise ModelFileError(f"Could not read model file {file_name}: its 'data' entry is not valid "
+                             f"JSON ({error})") from error
+    if not isinstance(raw, dict):
+        raise ModelFileError(f"Could not read model file {file_name}: its 'data' entry is not a JSON object")
     data = OrderedDict()
     for key, value in raw.items():
         if key in custom_objects:
             data[key] = custom_objects[key]
         elif isinstance(value, dict) and ":serialized:" in value:
-            try:
-                data[key] = cloudpickle.loads(base64.b64decode(value[":serialized:"].encode()))
-            except Exception as error:  # any failure: corrupt base64, pickle, Python version
-                raise RuntimeError(f"Could not deserialize object {key}. Consider using "
-                                   f"`custom_objects` argument to replace this object. "
-                                   f"({type(error).__name__}: {error})") from error
+            data[key] = _deserialize_entry(key, value[":serialized:"], trust, file_name, defaults)
         else:
             data[key] = value
     return data
+
+
+def _cannot_deserialize(key: str, file_name: str, reason: str, unsafe: bool = False) -> ModelFileError:
+    error_type = UnsafeFileError if unsafe else ModelFileError
+    return error_type(f"Could not deserialize object {key} of model file {file_name}: {reason}. "
+                      f"Consider using `custom_objects` argument to replace this object "
+                      f"(custom_objects={{{key!r}: ...}}, or {key}=... as a load() keyword).")
+
+
+def _deserialize_entry(key: str, serialized: Any, trust: bool, file_name: str, defaults):
+    try:
+        raw = base64.b64decode(str(serialized).encode(), validate=False)
+    except Exception as error:  # binascii.Error: corrupt base64
+        raise _cannot_deserialize(key, file_name, f"corrupt base64 ({error})") from error
+    unpickler = FileUnpickler(io.BytesIO(raw), trust=trust)
+    try:
+        value = unpickler.load()
+    except Exception as error:  # any failure: truncated pickle, missing class, other Python
+        if unpickler.refused:
+            raise _cannot_deserialize(key, file_name, _refused_reason(unpickler.refused), unsafe=True) from error
+        raise _cannot_deserialize(key, file_name, f"{type(error).__name__}: {error}") from error
+    report = Report()
+    try:
+        value = finalize_entry(value, report, unpickler)
+    except ModelFileError as error:
+        raise _cannot_deserialize(key, file_name, str(error)) from error
+    refused = report.refused + [name for name in unpickler.refused if name not in report.refused]
+    return _resolve_entry(key, value, report, refused, trust, file_name, defaults)
+
+
+def _refused_reason(refused) -> str:
+    return (f"it asks for {', '.join(refused)}, which safe loading does not allow (it could run "
+            f"code carried by the file). {TRUST_HINT}")
+
+
+def _resolve_entry(key: str, value: Any, report: Report, refused, trust: bool, file_name: str, defaults):
+    """Check one finalised entry: refuse names outside the allow-list, and replace functions
+    pickled by value (schedules: constant or default with a warning; others: error)."""
+    if refused:
+        raise _cannot_deserialize(key, file_name, _refused_reason(refused), unsafe=True)
+    if not report.code:
+        return value
+    node = report.code[0]
+    if trust:
+        error = code_error(node)
+        why = ("could not be rebuilt on this Python (it was pickled by another Python or "
+               f"cloudpickle version{': ' + error if error else ''})")
+    else:
+        why = "was not rebuilt: safe loading never builds code carried by a file"
+    if key in SCHEDULE_ENTRIES and value is node:
+        found, constant, description = recover_schedule(node)
+        if found:
+            warnings.warn(f"Model file {file_name}: entry '{key}' is a function pickled by value "
+                          f"({description}) that {why}; using its constant value {constant!r}, "
+                          f"recovered from the function's closure.", FallbackWarning)
+            return constant
+        default = _MISSING if defaults is None else defaults.get(key, _MISSING)
+        if default is not _MISSING:
+            warnings.warn(f"Model file {file_name}: entry '{key}' is a function pickled by value "
+                          f"({description}) that {why}, and no constant could be recovered from "
+                          f"it; using the default {key}={default!r}. Pass {key}=... to load() to "
+                          "set it.", FallbackWarning)
+            return default
+    description = describe_code(node)[0] or "a function or class"
+    raise _cannot_deserialize(key, file_name, f"it holds code pickled by value ({description}) that {why}"
+                              + ("" if trust else f". {TRUST_HINT}"), unsafe=not trust)
 
 
 def params_to_bytes(params: Dict[str, np.ndarray]) -> bytes:
@@ -140,44 +228,131 @@ def _resolve_path(load_path: str) -> str:
     raise ValueError(f"Error: the file {load_path} could not be found")
 
 
-def _load_pickle(file: IO[bytes], custom_objects: Optional[Dict[str, Any]]):
+def _load_pickle(file: IO[bytes], name: str, load_data: bool, custom_objects: Dict[str, Any],
+                 trust: bool, defaults):
+    """SB2's legacy format: one pickle of ``(data, params)``, read safely.
+
+    The whole pickle is read with placeholders for everything outside the allow-list (nothing
+    runs), then each entry is checked as in a zip; entries replaced by ``custom_objects`` are not
+    checked or converted.
+    """
     warnings.warn("It appears you are loading from a file with old format. Older cloudpickle "
                   "format has been replaced with zip-archived models. Consider saving the model "
                   "with the new format.", DeprecationWarning)
-    data, params = pickle.load(file)
-    if custom_objects:
-        data = dict(data)
-        data.update(custom_objects)
-    return data, params
+    unpickler = FileUnpickler(io.BytesIO(file.read()), trust=trust)
+    try:
+        content = unpickler.load()
+    except Exception as error:
+        if unpickler.refused:
+            raise UnsafeFileError(f"Could not load model file {name}: "
+                                  f"{_refused_reason(unpickler.refused)}") from error
+        raise ModelFileError(f"Could not load model file {name}: it is neither a zip archive nor a "
+                             f"complete pickle (truncated or corrupt file?) "
+                             f"({type(error).__name__}: {error})") from error
+    if not (isinstance(content, tuple) and len(content) == 2 and isinstance(content[0], dict)):
+        raise ModelFileError(f"Could not load model file {name}: the pickle does not hold SB2's "
+                             f"(data, parameters) pair (got {type(content).__name__})")
+    raw_data, params = content
+    seen_refused = set()
+    data = OrderedDict() if load_data else None
+    for key, value in raw_data.items():
+        report = Report()
+        if not load_data or key in custom_objects:  # replaced or unused: only look for names
+            finalize_entry(value, report, unpickler)
+            seen_refused.update(report.refused)
+            continue
+        try:
+            value = finalize_entry(value, report, unpickler)
+        except ModelFileError as error:
+            raise _cannot_deserialize(key, name, str(error)) from error
+        seen_refused.update(report.refused)
+        data[key] = _resolve_entry(key, value, report, report.refused, trust, name, defaults)
+    if load_data:
+        data.update(custom_objects)  # SB2: data.update(custom_objects)
+    report = Report()
+    params = finalize_entry(params, report, unpickler)
+    seen_refused.update(report.refused)
+    if report.refused or report.code:
+        raise _cannot_deserialize("params", name, _refused_reason(report.refused) if report.refused
+                                  else "it holds code pickled by value", unsafe=True)
+    orphans = [global_name for global_name in unpickler.refused if global_name not in seen_refused]
+    if orphans:
+        raise UnsafeFileError(f"Could not load model file {name}: {_refused_reason(orphans)}")
+    return data, _check_params(params, name)
+
+
+def _check_params(params, name: str):
+    if isinstance(params, dict):
+        values = list(params.values())
+    elif isinstance(params, (list, tuple)):
+        values = list(params)
+        params = list(params)
+    else:
+        raise ModelFileError(f"Could not load model file {name}: its parameters are a "
+                             f"{type(params).__name__}, not a dict or list of arrays")
+    for value in values:
+        if not isinstance(value, (np.ndarray, np.generic, float, int, list)):
+            raise ModelFileError(f"Could not load model file {name}: a parameter is a "
+                                 f"{type(value).__name__}, not an array")
+    return params
 
 
 def load_from_file(load_path: PathOrFile, load_data: bool = True,
-                   custom_objects: Optional[Dict[str, Any]] = None) -> Tuple[Optional[dict], Any]:
+                   custom_objects: Optional[Dict[str, Any]] = None, *, trust: bool = False,
+                   defaults: Optional[Dict[str, Any]] = None) -> Tuple[Optional[dict], Any]:
     """``(data, params)`` from a zip (or legacy pickle) path or file-like object.
 
-    ``params`` is an OrderedDict in saved order (a list for the oldest pickles).
+    ``params`` is an OrderedDict in saved order (a list for the oldest pickles). A ``str`` path
+    that does not exist is tried with ``.zip`` and ``.pkl`` appended. ``trust=True`` allows the
+    file's pickles to name any function or class (and so to run code); ``defaults`` are the
+    fallbacks of schedule entries (see :func:`json_to_data`).
+
+    :raises ModelFileError: (a RuntimeError) the file or one of its entries cannot be read;
+        :class:`UnsafeFileError` when safe loading refused it
     """
+    if custom_objects is not None and not isinstance(custom_objects, dict):
+        raise ValueError("custom_objects argument must be a dict or None")
+    custom_objects = dict(custom_objects or {})
     if isinstance(load_path, (str, os.PathLike)):
         path = _resolve_path(os.fspath(load_path))
         with open(path, "rb") as file:
-            return _load_from_open_file(file, load_data, custom_objects, name=path)
-    return _load_from_open_file(load_path, load_data, custom_objects, name=repr(load_path))
+            return _load_from_open_file(file, load_data, custom_objects, path, trust, defaults)
+    name = getattr(load_path, "name", None) or repr(load_path)
+    return _load_from_open_file(load_path, load_data, custom_objects, str(name), trust, defaults)
 
 
-def _load_from_open_file(file: IO[bytes], load_data: bool, custom_objects, name: str):
+def _load_from_open_file(file: IO[bytes], load_data: bool, custom_objects, name: str, trust: bool, defaults):
+    start = file.tell() if file.seekable() else 0
     try:
-        with zipfile.ZipFile(file, "r") as archive:
-            names = archive.namelist()
-            data = None
-            if "data" in names and load_data:
-                data = json_to_data(archive.read("data").decode(), custom_objects=custom_objects)
-            params = None
-            if "parameters" in names:
-                if "parameter_list" not in names:
-                    raise ValueError(f"Model file {name} has 'parameters' but no 'parameter_list' entry")
+        archive = zipfile.ZipFile(file, "r")
+    except zipfile.BadZipFile:
+        file.seek(start)
+        head = file.read(4)
+        file.seek(start)
+        if head.startswith(b"PK"):
+            raise ModelFileError(f"Could not load model file {name}: it is a corrupt or truncated "
+                                 "zip archive") from None
+        return _load_pickle(file, name, load_data, custom_objects, trust, defaults)
+    with archive:
+        names = archive.namelist()
+        data = None
+        if "data" in names and load_data:
+            try:
+                text = archive.read("data").decode()
+            except (zipfile.BadZipFile, UnicodeDecodeError, OSError, EOFError) as error:
+                raise ModelFileError(f"Could not load model file {name}: its 'data' entry cannot be "
+                                     f"read ({type(error).__name__}: {error})") from error
+            data = json_to_data(text, custom_objects=custom_objects, trust=trust, file_name=name,
+                                defaults=defaults)
+        params = None
+        if "parameters" in names:
+            if "parameter_list" not in names:
+                raise ModelFileError(f"Model file {name} has 'parameters' but no 'parameter_list' entry")
+            try:
                 param_list = json.loads(archive.read("parameter_list").decode())
                 params = bytes_to_params(archive.read("parameters"), param_list)
-            return data, params
-    except zipfile.BadZipFile:
-        file.seek(0)
-        return _load_pickle(file, custom_objects)
+            except Exception as error:
+                raise ModelFileError(f"Could not load model file {name}: its 'parameters' or "
+                                     f"'parameter_list' entry cannot be read "
+                                     f"({type(error).__name__}: {error})") from error
+        return data, params

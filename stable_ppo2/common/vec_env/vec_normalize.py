@@ -131,10 +131,16 @@ class VecNormalize(VecEnvWrapper):
         return self.normalize_obs(obs)
 
     @staticmethod
-    def load(load_path: str, venv: VecEnv) -> "VecNormalize":
-        """Unpickle a VecNormalize saved with :meth:`save` and attach it to ``venv``."""
-        with open(load_path, "rb") as file_handler:
-            vec_normalize = pickle.load(file_handler)
+    def load(load_path: str, venv: VecEnv, *, trust_file: bool = False) -> "VecNormalize":
+        """Unpickle a VecNormalize saved with :meth:`save` (by stable_ppo2 or SB2) and attach it to ``venv``.
+
+        Read safely (see :mod:`stable_ppo2.common.safe_pickle`): the pickle may only name
+        VecNormalize, RunningMeanStd, spaces and numpy helpers; ``trust_file=True`` lifts that.
+        ``load_path`` may also be a binary file object.
+        """
+        from stable_ppo2.common.safe_pickle import load_object_from_path
+
+        vec_normalize = load_object_from_path(load_path, trust=trust_file, expected=(VecNormalize,))
         vec_normalize.set_venv(venv)
         return vec_normalize
 
@@ -149,11 +155,15 @@ class VecNormalize(VecEnvWrapper):
             _atomic_pickle(getattr(self, name), os.path.join(path, f"{name}.pkl"))
 
     def load_running_average(self, path: str) -> None:
-        """Deprecated: read ``obs_rms.pkl`` and ``ret_rms.pkl`` from the directory ``path``."""
+        """Deprecated: read ``obs_rms.pkl`` and ``ret_rms.pkl`` (pickled RunningMeanStd, e.g. the RL zoo's
+        SB2 files) from the directory ``path``, safely (nothing but the statistics is built)."""
+        from stable_ppo2.common.safe_pickle import load_object_from_path
+
         warnings.warn("load_running_average is deprecated: use VecNormalize.load() or unpickle", DeprecationWarning)
-        for name in ("obs_rms", "ret_rms"):
-            with open(os.path.join(path, f"{name}.pkl"), "rb") as file_handler:
-                setattr(self, name, pickle.load(file_handler))
+        loaded = {name: load_object_from_path(os.path.join(path, f"{name}.pkl"), expected=(RunningMeanStd,))
+                  for name in ("obs_rms", "ret_rms")}
+        for name, stats in loaded.items():  # both read before either is set
+            setattr(self, name, stats)
 
 
 def _atomic_pickle(obj: Any, path: str) -> None:
