@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 CLEAN_ENV = dict(os.environ)
 LIBS = ("ours", "sb2", "sb3")
 ZOO_CARTPOLE = dict(n_steps=32, nminibatches=1, lam=0.8, gamma=0.98, noptepochs=20, ent_coef=0.0)
+CONFIGS = ("cartpole_zoo", "lstm")  # lstm: MlpLstmPolicy, 4 CartPole envs, SB2's default hyperparameters
 
 
 def parse_args(argv=None):
@@ -40,6 +41,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--timesteps", type=int, default=100_000)
+    p.add_argument("--config", choices=CONFIGS, default="cartpole_zoo")
     p.add_argument("--only", action="append", choices=LIBS, help="run only this library (repeatable)")
     p.add_argument("--sb2-python", default=".bench/sb2-venv/bin/python")
     p.add_argument("--sb3-python", default=".bench/sb3-venv/bin/python")
@@ -73,7 +75,7 @@ def check_venvs(args):
             args.libs.remove(lib)
 
 
-def run_ours(seed, timesteps, eval_episodes):
+def run_ours(seed, timesteps, eval_episodes, config="cartpole_zoo"):
     """Train stable_ppo2 in-process; time learn() only, then evaluate deterministically."""
     from stable_ppo2 import PPO2
     from stable_ppo2.common.cmd_util import make_vec_env
@@ -82,9 +84,13 @@ def run_ours(seed, timesteps, eval_episodes):
     from stable_ppo2.common.tf_util import tf
 
     t0 = time.perf_counter()
-    env = make_vec_env("CartPole-v1", n_envs=8, seed=seed)
-    model = PPO2("MlpPolicy", env, learning_rate=linear_schedule(0.001), cliprange=linear_schedule(0.2),
-                 seed=seed, n_cpu_tf_sess=1, verbose=0, **ZOO_CARTPOLE)
+    if config == "lstm":
+        env = make_vec_env("CartPole-v1", n_envs=4, seed=seed)
+        model = PPO2("MlpLstmPolicy", env, seed=seed, n_cpu_tf_sess=1, verbose=0)
+    else:
+        env = make_vec_env("CartPole-v1", n_envs=8, seed=seed)
+        model = PPO2("MlpPolicy", env, learning_rate=linear_schedule(0.001), cliprange=linear_schedule(0.2),
+                     seed=seed, n_cpu_tf_sess=1, verbose=0, **ZOO_CARTPOLE)
     build_s = time.perf_counter() - t0
 
     update_s = []  # seconds per train_on_batch call: the first one includes tracing/compiling the update
@@ -160,12 +166,16 @@ def run_subprocess(cmd):
 
 def run_sb2(seed, timesteps, args):
     """Run the original SB2 PPO2 via ppo2_fps.py (TF 1.15 session with one thread)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "sb2.jsonl"
-        run_subprocess([str(args.sb2_python), str(args.shared / "bench/sb2/ppo2_fps.py"),
-                        "--config", "cartpole_zoo", "--seed", str(seed), "--timesteps", str(timesteps),
-                        "--n-cpu-tf-sess", "1", "--json", str(out)])
-        r = json.loads(out.read_text().strip().splitlines()[-1])
+    if args.config == "lstm":
+        r = json.loads(run_subprocess([str(args.sb2_python), str(REPO / "benchmarks/sb2_lstm_fps.py"),
+                                       "--seed", str(seed), "--timesteps", str(timesteps)]))
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "sb2.jsonl"
+            run_subprocess([str(args.sb2_python), str(args.shared / "bench/sb2/ppo2_fps.py"),
+                            "--config", "cartpole_zoo", "--seed", str(seed), "--timesteps", str(timesteps),
+                            "--n-cpu-tf-sess", "1", "--json", str(out)])
+            r = json.loads(out.read_text().strip().splitlines()[-1])
     return dict(steps=r["collected_timesteps"], build_s=r["build_s"], wall_s=r["learn_wall_s"],
                 cpu_s=r["learn_cpu_s"], last100_return=r["last100_mean_return"],
                 episodes=r["n_episodes_in_buf"], eval_return=None, tf=r["tf"])
@@ -174,7 +184,8 @@ def run_sb2(seed, timesteps, args):
 def run_sb3(seed, timesteps, args):
     """Run Stable-Baselines3 PPO via ppo_fps.py (torch with one thread)."""
     r = json.loads(run_subprocess([str(args.sb3_python), str(args.shared / "bench/sb3/ppo_fps.py"),
-                                   "--config", "cartpole-zoo", "--seed", str(seed), "--threads", "1",
+                                   "--config", "lstm" if args.config == "lstm" else "cartpole-zoo",
+                                   "--seed", str(seed), "--threads", "1",
                                    "--timesteps", str(timesteps),
                                    "--eval-episodes", str(args.eval_episodes)]))
     return dict(steps=r["timesteps_done"], build_s=r["setup_s"], wall_s=r["wall_s"], cpu_s=r["cpu_s"],
@@ -198,7 +209,7 @@ def run_one(lib, seed, args):
     load = os.getloadavg()[0]
     (machine0, own0), t0 = busy_cpu_s(), time.perf_counter()
     if lib == "ours":
-        r = run_ours(seed, args.timesteps, args.eval_episodes)
+        r = run_ours(seed, args.timesteps, args.eval_episodes, args.config)
     else:
         r = (run_sb2 if lib == "sb2" else run_sb3)(seed, args.timesteps, args)
     (machine1, own1), wall = busy_cpu_s(), time.perf_counter() - t0
@@ -257,7 +268,7 @@ def main(argv=None):
     version = code_version() if "ours" in args.libs else None  # the code imported now, not at the end
     if version:
         print(f"[bench] stable_ppo2 at {version}", flush=True)
-    print(f"[bench] {args.libs} seeds={args.seeds} timesteps={args.timesteps} | python "
+    print(f"[bench] {args.config}: {args.libs} seeds={args.seeds} timesteps={args.timesteps} | python "
           f"{platform.python_version()}, {platform.platform()}, cpus={os.cpu_count()}", flush=True)
     results = []
     for i, seed in enumerate(args.seeds):
@@ -269,7 +280,7 @@ def main(argv=None):
                 print(f"[bench] {lib} seed={seed} FAILED: {exc}", flush=True)
     summarize(results, args.libs, args.seeds)
     if args.json:
-        meta = dict(date=time.strftime("%Y-%m-%d %H:%M:%S %Z"), machine=platform.platform(),
+        meta = dict(date=time.strftime("%Y-%m-%d %H:%M:%S %Z"), machine=platform.platform(), config=args.config,
                     cpus=os.cpu_count(), timesteps=args.timesteps, seeds=args.seeds,
                     stable_ppo2=version)
         Path(args.json).write_text(json.dumps(dict(meta=meta, results=results), indent=1))

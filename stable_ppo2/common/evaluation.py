@@ -20,8 +20,8 @@ def evaluate_policy(
 ) -> Union[Tuple[float, float], Tuple[List[Any], List[int]]]:
     """Run ``model`` for ``n_eval_episodes`` episodes and return the mean and std of the episode returns.
 
-    :param model: anything with ``predict(obs, state=None, mask=None, deterministic=...)``; recurrent models
-        (``model.initial_state`` not None) get the observation zero-padded to ``model.n_envs`` rows, real data in row 0
+    :param model: anything with ``predict(obs, state=None, mask=None, deterministic=...)``; recurrent models get
+        the real observation (they predict on any batch) and a fresh state at each episode start
     :param env: a gymnasium env (an old-gym-API env is converted) or a VecEnv holding exactly one env; a VecEnv is
         reset only before the first episode since it resets itself when an episode ends
     :param callback: called as ``callback(locals(), globals())`` after every step
@@ -35,24 +35,12 @@ def evaluate_policy(
     elif not isinstance(env, gymnasium.Env):
         env = to_gymnasium(env)
 
-    is_recurrent = getattr(model, "initial_state", None) is not None
-    if is_recurrent:
-        obs_space = getattr(model, "observation_space", None)
-        if obs_space is None:
-            obs_space = env.observation_space
-        padded_shape = (model.n_envs,) + tuple(obs_space.shape)
-
     episode_rewards: List[Any] = []
     episode_lengths: List[int] = []
     for i in range(n_eval_episodes):
         if not is_vec_env or i == 0:
             obs = env.reset() if is_vec_env else env.reset()[0]
-            if is_recurrent:
-                # A recurrent policy only accepts batches of the size it was trained with.
-                zero_completed_obs = np.zeros(padded_shape)
-                zero_completed_obs[0] = np.reshape(obs, padded_shape[1:])
-                obs = zero_completed_obs
-        done, state = False, None
+        done, state = False, None  # recurrent models: a zero state at each episode start
         episode_reward = 0.0
         episode_length = 0
         while not done:
@@ -62,10 +50,7 @@ def evaluate_policy(
             else:
                 new_obs, reward, terminated, truncated, _info = env.step(action)
                 done = terminated or truncated
-            if is_recurrent:
-                obs[0] = np.reshape(new_obs, padded_shape[1:])
-            else:
-                obs = new_obs
+            obs = new_obs
             episode_reward += reward
             if callback is not None:
                 callback(locals(), globals())
