@@ -24,6 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from typing import Any, Dict, List, Optional, Sequence
 
 PROG = "stable-ppo2"
@@ -184,8 +185,20 @@ def _write_run_files(run_dir: str, args: argparse.Namespace, config: Any, seed: 
 
 
 # ------------------------------------------------------------------------------------------ enjoy
+def latest_run(path: str) -> Optional[str]:
+    """``path_N`` with the largest N (``runs/CartPole-v1`` -> ``runs/CartPole-v1_3``), or None."""
+    runs = [(int(candidate[len(path) + 1:]), candidate)
+            for candidate in glob.glob(glob.escape(path) + "_*")
+            if candidate[len(path) + 1:].isdigit() and os.path.isdir(candidate)]
+    return max(runs)[1] if runs else None
+
+
 def resolve_model(path: str) -> str:
-    """The model file for a run folder or a model path (with or without its extension)."""
+    """The model file for a run folder, ``LOG_DIR/ENV_ID`` (its newest run), or a model path (with or
+    without its extension)."""
+    path = path.rstrip("/\\") or path
+    if not os.path.exists(path) and not os.path.exists(path + ".zip") and not os.path.exists(path + ".pkl"):
+        path = latest_run(path) or path
     if os.path.isdir(path):
         for name in ("model.zip", "best_model.zip"):
             if os.path.isfile(os.path.join(path, name)):
@@ -294,7 +307,9 @@ def enjoy(args: argparse.Namespace) -> int:
     from stable_ppo2.common.vec_env import VecFrameStack
 
     try:
-        model = PPO2.load(model_path, verbose=0)
+        with warnings.catch_warnings():  # old-format and fallback notes on SB2 files: not the user's concern here
+            warnings.simplefilter("ignore")
+            model = PPO2.load(model_path, verbose=0)
     except Exception as exc:  # any load failure is one line, not a traceback
         raise CLIError(f"cannot load the model {model_path}: {_one_line(exc)}", code=RUNTIME_ERROR) from exc
 
@@ -413,7 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     enjoy_parser = commands.add_parser("enjoy", help="evaluate a trained agent (run folder, .zip or SB2 .pkl)",
                                        description="Evaluate a run folder or a model file and print the mean and "
                                                    "standard deviation of the episode return.")
-    enjoy_parser.add_argument("run_or_model", metavar="RUN_OR_MODEL", help="run folder, or model file (.zip/.pkl)")
+    enjoy_parser.add_argument("run_or_model", metavar="RUN_OR_MODEL",
+                              help="run folder (LOG_DIR/ENV_ID: its newest run), or model file (.zip/.pkl)")
     enjoy_parser.add_argument("--env", metavar="ENV_ID",
                               help="env id (default: the run's env, or the model file's name)")
     enjoy_parser.add_argument("--episodes", type=int, default=10, metavar="N", help="episodes (default 10)")

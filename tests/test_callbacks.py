@@ -476,20 +476,18 @@ def test_eval_callback_syncs_vec_normalize_statistics():
     assert eval_env.obs_rms is not train_env.obs_rms
 
 
-def test_eval_callback_pads_observations_for_a_recurrent_model():
-    model = FakeModel(make_vec_env(n_envs=4), n_steps=2)
-    model.initial_state = np.zeros((4, 8))
-    batch_sizes = set()
-    predict = model.predict
+def test_ppo2_recurrent_eval_callback(tmp_path):
+    """SB2's test_recurrent_eval_callback: an LSTM model trained on 4 envs, evaluated on one env."""
+    from stable_ppo2 import PPO2
 
-    def recurrent_predict(obs, state=None, mask=None, deterministic=True):
-        batch_sizes.add(np.asarray(obs).shape[0])
-        return predict(obs)[0], model.initial_state
-
-    model.predict = recurrent_predict
-    callback = EvalCallback(ConstantRewardEnv(), n_eval_episodes=2, eval_freq=1, verbose=0)
-    model.learn(8, callback=callback)
-    assert batch_sizes == {4} and callback.last_mean_reward == 0.0
+    env = DummyVecEnv([lambda: gym.make("CartPole-v1")] * 4)
+    model = PPO2("MlpLstmPolicy", env, n_steps=16, nminibatches=4, seed=0, n_cpu_tf_sess=1,
+                 policy_kwargs=dict(n_lstm=16))
+    callback = EvalCallback(seeded_env("CartPole-v1"), n_eval_episodes=2, eval_freq=16, log_path=str(tmp_path),
+                            verbose=0)
+    model.learn(128, callback=callback)
+    assert callback.evaluations_timesteps == [64, 128]
+    assert np.asarray(callback.evaluations_results).shape == (2, 2, 1)
 
 
 def test_module_does_not_import_tensorflow():

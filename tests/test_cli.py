@@ -13,7 +13,6 @@ import sys
 import gymnasium
 import numpy as np
 import pytest
-import yaml
 
 from stable_ppo2 import cli
 from stable_ppo2.common.schedules import LinearFn
@@ -117,6 +116,18 @@ def test_check_env_id_passes_known_envs():
     assert check_env_id("Pendulum-v0") == "Pendulum-v1"
     with pytest.raises(EnvError, match="unknown env id"):
         check_env_id("Pendulum-v9000")
+
+
+def test_progress_bar_counts_this_learn_call_and_ends_at_100_percent(capsys):
+    from stable_ppo2 import PPO2
+
+    model = PPO2("MlpPolicy", "CartPole-v1", n_steps=64, nminibatches=1, noptepochs=1)
+    model.learn(300, progress_bar=True)  # 4 updates of 64 steps
+    err = capsys.readouterr().err
+    assert "100%" in err and "256/256" in err and "step/s" in err
+    model.learn(200, progress_bar=True, reset_num_timesteps=False)
+    err = capsys.readouterr().err
+    assert "192/192" in err and model.num_timesteps == 448
 
 
 # ------------------------------------------------------------------------------ hyperparameters
@@ -279,6 +290,17 @@ def test_plot_draws_returns_and_updates(tmp_path, capsys):
     assert "Episodic return" in html and "Explained variance" in html and "PPO2 on CartPole-v1" in html
 
 
+def test_enjoy_env_folder_means_its_newest_run(tmp_path):
+    for number in (1, 2, 10):
+        (tmp_path / f"CartPole-v1_{number}").mkdir()
+        (tmp_path / f"CartPole-v1_{number}" / "model.zip").write_bytes(b"")
+    (tmp_path / "CartPole-v1_x").mkdir()
+    assert cli.resolve_model(str(tmp_path / "CartPole-v1")) == str(tmp_path / "CartPole-v1_10" / "model.zip")
+    assert cli.resolve_model(str(tmp_path / "CartPole-v1_2") + "/") == str(tmp_path / "CartPole-v1_2" / "model.zip")
+    with pytest.raises(cli.CLIError, match="no run folder or model file"):
+        cli.resolve_model(str(tmp_path / "Acrobot-v1"))
+
+
 def test_plot_errors(tmp_path, capsys):
     code, _out, err = run_cli(["plot", tmp_path / "missing"], capsys)
     assert code == 2 and "no run folder" in err
@@ -313,41 +335,12 @@ def _reference(agent):
         return json.load(file)["eval"]["deterministic"]
 
 
-@pytest.fixture(scope="module")
-def rebuilt_zoo(tmp_path_factory):
-    """The zoo's agents rebuilt from the parameters in their reference npz, saved as .zip beside copies of
-    their statistics folders: checks enjoy's env and VecNormalize handling independently of .pkl loading."""
-    from stable_ppo2 import PPO2
-    from stable_ppo2.common.cmd_util import make_vec_env
-
-    folder = tmp_path_factory.mktemp("zoo")
-    for agent in ZOO_AGENTS:
-        reference = np.load(os.path.join(ZOO, f"{agent}.reference.npz"))
-        params = {key[len("params/"):]: reference[key] for key in reference.files if key.startswith("params/")}
-        model = PPO2("MlpPolicy", make_vec_env(gymnasium_id(agent)), n_steps=16, nminibatches=1)
-        model.load_parameters(params)
-        model.save(str(folder / f"{agent}.zip"))
-        if os.path.isdir(os.path.join(ZOO, agent)):
-            shutil.copytree(os.path.join(ZOO, agent), folder / agent)
-    return folder
-
-
-@pytest.mark.parametrize("agent", ZOO_AGENTS)
-def test_enjoy_zoo_agents_rebuilt_from_reference_parameters(agent, rebuilt_zoo, capsys):
-    code, out, err = run_cli(["enjoy", rebuilt_zoo / f"{agent}.zip", "--deterministic", "--episodes", 20], capsys)
-    assert code == 0, err
-    assert ("VecNormalize statistics" in out) == os.path.isdir(os.path.join(ZOO, agent))
-    mean, _std, _episodes = parse_return(out)
-    reference = _reference(agent)
-    assert abs(mean - reference["mean"]) <= reference["std"] + 1e-6, (mean, reference)
-
-
 @pytest.mark.parametrize("agent", ZOO_AGENTS)
 def test_enjoy_zoo_pkl_files(agent, capsys):
     """``stable-ppo2 enjoy ../shared/sb2-zoo/AGENT.pkl`` scores within one std of SB2's reference.
 
-    Needs SB2 ``.pkl`` loading in ``PPO2.load`` (the model-files issue): until it lands, the load
-    error is reported as an expected failure with its message (never a silent skip).
+    Needs SB2 ``.pkl`` loading in ``PPO2.load`` (the model-files issue); a load error is reported as
+    an expected failure with its message (never a silent skip).
     """
     code, out, err = run_cli(["enjoy", os.path.join(ZOO, f"{agent}.pkl"), "--deterministic", "--episodes", 20],
                              capsys)
@@ -359,9 +352,10 @@ def test_enjoy_zoo_pkl_files(agent, capsys):
     assert abs(mean - reference["mean"]) <= reference["std"] + 1e-6, (mean, reference)
 
 
-def test_enjoy_video(rebuilt_zoo, tmp_path, capsys):
+def test_enjoy_video(tmp_path, capsys):
     video = tmp_path / "videos" / "cartpole.mp4"
-    code, out, err = run_cli(["enjoy", rebuilt_zoo / "CartPole-v1.zip", "--episodes", 1, "--video", video], capsys)
+    code, out, err = run_cli(["enjoy", os.path.join(ZOO, "CartPole-v1.pkl"), "--episodes", 1, "--video", video],
+                             capsys)
     try:
         import moviepy  # noqa: F401
     except ImportError:
@@ -372,14 +366,33 @@ def test_enjoy_video(rebuilt_zoo, tmp_path, capsys):
     assert f"video of the first episode: {video}" in out and video.stat().st_size > 5_000
 
 
-def test_enjoy_finds_the_env_from_the_model_name_or_asks(rebuilt_zoo, tmp_path, capsys):
-    code, out, _err = run_cli(["enjoy", rebuilt_zoo / "CartPole-v1", "--episodes", 1], capsys)
-    assert code == 0 and "CartPole-v1: mean return" in out
-    shutil.copy(rebuilt_zoo / "CartPole-v1.zip", tmp_path / "agent.zip")
-    code, _out, err = run_cli(["enjoy", tmp_path / "agent.zip"], capsys)
+def test_enjoy_video_without_moviepy(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "moviepy", None)  # import moviepy -> ImportError
+    try:
+        import imageio  # noqa: F401
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        pass
+    else:  # the imageio fallback writes the frames itself
+        video = tmp_path / "acrobot.mp4"
+        code, out, err = run_cli(["enjoy", os.path.join(ZOO, "Acrobot-v1.pkl"), "--episodes", 1, "--video", video],
+                                 capsys)
+        assert code == 0, err
+        assert video.stat().st_size > 5_000
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)
+    code, out, err = run_cli(["enjoy", os.path.join(ZOO, "Acrobot-v1.pkl"), "--video", tmp_path / "x.mp4"], capsys)
+    assert code == 2 and out == ""
+    assert_one_error_line(err, "--video needs moviepy", "stable_ppo2[video]")
+
+
+def test_enjoy_finds_the_env_from_the_model_name_or_asks(tmp_path, capsys):
+    code, out, err = run_cli(["enjoy", os.path.join(ZOO, "CartPole-v1"), "--episodes", 1], capsys)  # .pkl added
+    assert code == 0 and "CartPole-v1: mean return" in out and err == ""  # load warnings are not shown
+    shutil.copy(os.path.join(ZOO, "CartPole-v1.pkl"), tmp_path / "agent.pkl")
+    code, _out, err = run_cli(["enjoy", tmp_path], capsys)  # a folder with one model
     assert code == 2
     assert_one_error_line(err, "give it with --env ENV_ID")
-    code, _out, err = run_cli(["enjoy", tmp_path / "agent.zip", "--env", "Acrobot-v1"], capsys)
+    code, _out, err = run_cli(["enjoy", tmp_path / "agent.pkl", "--env", "Acrobot-v1"], capsys)
     assert code == 2
     assert_one_error_line(err, "expects observations of shape (4,)")
 
@@ -400,8 +413,9 @@ def test_train_cartpole_with_the_zoo_budget_then_enjoy(tmp_path):
     rows = (run_dir / "progress.csv").read_text().splitlines()
     assert len(rows) == 1 + 100_000 // (8 * 32)
 
-    enjoy = subprocess.run(command() + ["enjoy", str(run_dir), "--episodes", "20"], capture_output=True, text=True,
-                           timeout=300)
+    # As in the README: LOG_DIR/ENV_ID stands for the env's newest run folder.
+    enjoy = subprocess.run(command() + ["enjoy", str(tmp_path / "CartPole-v1"), "--episodes", "20"],
+                           capture_output=True, text=True, timeout=300)
     assert enjoy.returncode == 0, enjoy.stderr[-3000:]
     mean, _std, episodes = parse_return(enjoy.stdout)
     assert episodes == 20 and mean >= 475, enjoy.stdout

@@ -3,6 +3,7 @@
 CartPole uses the RL zoo's tuned PPO2 hyperparameters (``../shared/sb2-zoo/ppo2.yml``); the
 identity tasks follow SB2's test_identity / test_continuous / test_action_space.
 """
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -12,9 +13,11 @@ from stable_ppo2.common.evaluation import evaluate_policy
 from stable_ppo2.common.identity_env import (IdentityEnv, IdentityEnvBox, IdentityEnvMultiBinary,
                                              IdentityEnvMultiDiscrete)
 from stable_ppo2.common.schedules import linear_schedule
-from stable_ppo2.common.vec_env import DummyVecEnv
+from stable_ppo2.common.tf_util import tf
+from stable_ppo2.common.vec_env import DummyVecEnv, VecNormalize
 
 pytestmark = pytest.mark.slow
+LSTM_NO_VELOCITY_THRESHOLD = 120
 
 CARTPOLE_ZOO = dict(n_steps=32, nminibatches=1, lam=0.8, gamma=0.98, noptepochs=20, ent_coef=0.0,
                     learning_rate=linear_schedule(0.001), cliprange=linear_schedule(0.2))
@@ -59,3 +62,36 @@ def test_identity_multi_spaces(env_class):
     model, env = _identity_model(lambda: env_class(5), learning_rate=1.5e-3, lam=0.8)
     model.learn(total_timesteps=20_000)
     evaluate_policy(model, env, n_eval_episodes=20, reward_threshold=90)
+
+
+class NoVelocity(gym.ObservationWrapper):
+    """CartPole without the velocities: only the cart position and the pole angle are observed."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        low, high = env.observation_space.low[[0, 2]], env.observation_space.high[[0, 2]]
+        self.observation_space = gym.spaces.Box(low, high, dtype=np.float32)
+
+    def observation(self, obs):
+        return obs[[0, 2]]
+
+
+NO_VELOCITY_SETTINGS = dict(n_steps=32, nminibatches=1, noptepochs=20, ent_coef=0.0, lam=0.98, gamma=0.999,
+                            learning_rate=linear_schedule(1e-3), cliprange=linear_schedule(0.2))
+
+
+def _train_without_velocities(policy, policy_kwargs, seed=0):
+    env = VecNormalize(make_vec_env("CartPole-v1", n_envs=8, seed=seed, wrapper_class=NoVelocity),
+                       norm_reward=False)
+    model = PPO2(policy, env, seed=seed, n_cpu_tf_sess=1, policy_kwargs=policy_kwargs, **NO_VELOCITY_SETTINGS)
+    model.learn(total_timesteps=100_000)
+    return np.mean([info["r"] for info in model.ep_info_buf])
+
+
+def test_lstm_remembers_what_mlp_cannot_see():
+    """Velocities must be inferred from successive positions: only a recurrent policy can."""
+    lstm_return = _train_without_velocities(
+        "MlpLstmPolicy", dict(n_lstm=64, net_arch=["lstm", dict(pi=[64], vf=[64])], act_fun=tf.nn.relu))
+    mlp_return = _train_without_velocities("MlpPolicy", dict(net_arch=[dict(pi=[64], vf=[64])], act_fun=tf.nn.relu))
+    assert lstm_return >= LSTM_NO_VELOCITY_THRESHOLD, (lstm_return, mlp_return)
+    assert lstm_return >= mlp_return + 50, (lstm_return, mlp_return)

@@ -49,3 +49,22 @@ def test_episode_rewards_are_written_at_episode_ends(tmp_path):
               for value in event.summary.value]
     assert values == [(102, 12.0)]
     np.testing.assert_allclose(acc, [3.0, 5.0])
+
+
+def test_learn_writes_episode_rewards_and_full_log_histograms(tmp_path):
+    model = PPO2("MlpPolicy", "CartPole-v1", n_steps=64, seed=0, tensorboard_log=str(tmp_path),
+                 full_tensorboard_log=True)
+    model.learn(256)
+    run_dir = tmp_path / "PPO2_1"
+    steps, kinds = {}, {}
+    for name in os.listdir(run_dir):
+        for event in tf.compat.v1.train.summary_iterator(os.path.join(run_dir, name)):
+            for value in event.summary.value:
+                steps.setdefault(value.tag, []).append(event.step)
+                kinds[value.tag] = value.metadata.plugin_data.plugin_name
+    assert steps["loss/loss"] == [64, 128, 192, 256]  # one point per update, at num_timesteps
+    assert len(steps["episode_reward"]) >= 5  # random CartPole episodes last ~20 steps
+    assert all(64 <= step <= 256 + 64 for step in steps["episode_reward"])
+    assert kinds["episode_reward"] == "scalars"
+    for name in model.get_parameters():  # SB2's parameter names, as histograms
+        assert kinds[name] == "histograms" and steps[name] == [64, 128, 192, 256]

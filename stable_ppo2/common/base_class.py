@@ -21,7 +21,7 @@ from stable_ppo2.common.input import check_observation_space, check_zero_start
 from stable_ppo2.common.misc_util import set_global_seeds
 from stable_ppo2.common.policies import get_policy_from_name
 from stable_ppo2.common.safe_pickle import ModelFileError
-from stable_ppo2.common.save_util import load_from_file, save_to_pickle, save_to_zip
+from stable_ppo2.common.save_util import load_from_file, save_to_pickle, save_to_zip, spaces_match
 from stable_ppo2.common.vec_env import DummyVecEnv, VecEnv, unwrap_vec_normalize
 
 SUPPORTED_ACTION_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
@@ -137,10 +137,10 @@ class BaseRLModel(ABC):
             return
         if env is None:
             raise ValueError("Error: trying to replace the current environment with None")
-        if env.observation_space != self.observation_space:
+        if not spaces_match(env.observation_space, self.observation_space):
             raise ValueError(f"Error: the environment's observation space {env.observation_space} "
                              f"differs from the model's {self.observation_space}")
-        if env.action_space != self.action_space:
+        if not spaces_match(env.action_space, self.action_space):
             raise ValueError(f"Error: the environment's action space {env.action_space} "
                              f"differs from the model's {self.action_space}")
         if self._requires_vec_env:

@@ -393,11 +393,15 @@ class ProgressBarCallback(BaseCallback):
     def _on_training_start(self) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=self.total_timesteps, unit="step", smoothing=0.1, mininterval=0.5,
-                        dynamic_ncols=True)
+        total = self.total_timesteps
+        n_batch = getattr(self.model, "n_batch", None)
+        if n_batch:  # learn() runs total_timesteps // n_batch whole updates: the bar ends at 100%
+            total = (total // n_batch) * n_batch
+        self.start = self.model.num_timesteps  # learn(reset_num_timesteps=False) continues the count
+        self.bar = tqdm(total=total, unit="step", smoothing=0.1, mininterval=0.5, dynamic_ncols=True)
 
     def _on_step(self) -> bool:
-        self.bar.update(self.model.num_timesteps - self.bar.n)
+        self.bar.update(self.model.num_timesteps - self.start - self.bar.n)
         return True
 
     def _on_rollout_end(self) -> None:

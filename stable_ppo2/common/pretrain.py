@@ -17,7 +17,8 @@ Recurrent policies (SB2 could not pretrain them) learn from whole episodes: see
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, Tuple
+import os
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from gymnasium import spaces
@@ -25,6 +26,8 @@ from gymnasium import spaces
 from stable_ppo2.common.input import input_dtype, input_shape
 from stable_ppo2.common.tf_util import tf
 
+#: compile the recurrent step with XLA (as PPO2's update: ``STABLE_PPO2_XLA=0`` turns it off)
+USE_XLA = os.environ.get("STABLE_PPO2_XLA", "1") != "0"
 SUPPORTED_ACTION_SPACES = (spaces.Discrete, spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)
 #: observations (and actions) sent to the compiled step in one call, at most (bytes)
 CHUNK_BYTES = 32 * 2 ** 20
@@ -274,14 +277,19 @@ def _policy_of(model):
     return policy
 
 
+def _sequence_length(model) -> int:
+    return int(getattr(model, "n_steps", None) or 128)
+
+
 def _cloner(model, policy):
     """The model's compiled behaviour-cloning steps, built on first use (one trace per model)."""
     cloner = getattr(model, "_behaviour_cloning", None)
-    if cloner is None or cloner.policy is not policy:
+    if (cloner is None or cloner.policy is not policy
+            or getattr(cloner, "seq_len", None) not in (None, _sequence_length(model))):
         params = model.get_parameter_list()
         if getattr(policy, "recurrent", False):
             cloner = RecurrentBehaviourCloning(policy, params, model.observation_space,
-                                               model.action_space)
+                                               model.action_space, _sequence_length(model))
         else:
             cloner = BehaviourCloning(policy, params, model.observation_space, model.action_space)
         model._behaviour_cloning = cloner
@@ -324,6 +332,145 @@ def pretrain(model, dataset, n_epochs: int = 10, learning_rate: float = 1e-4,
     return model
 
 
-class RecurrentBehaviourCloning:  # placeholder until recurrent policies land
-    def __init__(self, *args: Any, **kwargs: Any):
-        raise NotImplementedError("pretrain does not support recurrent policies yet")
+class RecurrentBehaviourCloning:
+    """Compiled behaviour-cloning steps for one recurrent policy (kept on the model).
+
+    The training episodes, in a new random order each epoch, are laid end to end in ``n_seq``
+    parallel streams of whole episodes (each next episode goes to the shortest stream). The
+    streams are read in windows of ``seq_len`` steps (the model's ``n_steps``, the sequence length
+    PPO2 trains the LSTM on): one Adam step per window, truncated backpropagation through time, the
+    state carried from one window to the next and reset at every episode start (the mask), as
+    during rollouts. ``n_seq = ceil(batch_size / seq_len)`` (at most the number of episodes), so a
+    window holds at least ``batch_size`` transitions; padding after the end of a stream has no
+    weight in the loss. The loss of a window is the mean over its real transitions.
+    """
+
+    def __init__(self, policy, params: Sequence[tf.Variable], observation_space, action_space,
+                 seq_len: int):
+        self.policy = policy
+        self.action_space = action_space
+        self.seq_len = int(seq_len)
+        self.converter = BatchConverter(observation_space, action_space)
+        conv = self.converter
+        n_steps = self.seq_len
+        probe = (np.zeros((n_steps,) + conv.obs_shape, conv.obs_dtype),
+                 np.zeros((n_steps, conv.act_width), conv.act_dtype),
+                 np.eye(1, n_steps, dtype=np.float32)[0], np.ones(n_steps, np.float32),
+                 policy.zero_state(1))
+        self.variables = _trainable_variables(params, lambda: self._window_loss(*probe)[0])
+        self.optimizer = BCAdam(self.variables)
+        self.trace_count = 0
+        window = tf.TensorSpec((None,), tf.float32)
+        specs = [tf.TensorSpec((None,) + conv.obs_shape, tf.as_dtype(conv.obs_dtype)),
+                 tf.TensorSpec((None, conv.act_width), tf.as_dtype(conv.act_dtype)),
+                 window, window, tf.TensorSpec((None, policy.state_size), tf.float32)]
+        scalar = tf.TensorSpec((), tf.float32)
+        # One call per window; XLA compiles the LSTM's scan and its gradient into a tight loop
+        # (once per window shape: one for training, one for validation).
+        jit_compile = USE_XLA and policy.uses_numpy_forward
+        self.train = tf.function(self._train, input_signature=specs + [scalar, scalar],
+                                 jit_compile=jit_compile)
+        self.evaluate = tf.function(self._window_loss, input_signature=specs, jit_compile=jit_compile)
+
+    def _window_loss(self, obs, actions, masks, weights, states):
+        """Weighted mean loss of one window (``n_seq`` env-major sequences) and the final states."""
+        pdparam, _, _, new_states = self.policy.network_with_state(obs, states, masks, self.seq_len)
+        losses = per_sample_loss(self.action_space, pdparam, actions)
+        loss = tf.reduce_sum(losses * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
+        return loss, new_states
+
+    def _train(self, obs, actions, masks, weights, states, learning_rate, epsilon):
+        self.trace_count += 1  # Python side effect: counts traces
+        with tf.GradientTape() as tape:
+            loss, new_states = self._window_loss(obs, actions, masks, weights, states)
+        gradients = tape.gradient(loss, self.variables)
+        self.optimizer.apply(gradients, learning_rate, epsilon)
+        return loss, new_states
+
+    # -------------------------------------------------------------------------------- numpy side
+    @staticmethod
+    def _episodes(dataset):
+        split = getattr(dataset, "episode_split", None)
+        if split is None or getattr(dataset, "observations", None) is None:
+            raise ValueError("Recurrent pretraining reads whole episodes: it needs an ExpertDataset "
+                             "(observations, actions and episode_starts), got "
+                             f"{type(dataset).__name__}")
+        return split()
+
+    def _n_seq(self, dataset, n_episodes: int) -> int:
+        batch_size = int(getattr(dataset, "batch_size", self.seq_len))
+        return max(1, min(n_episodes, -(-batch_size // self.seq_len)))
+
+    def _layout(self, ranges: np.ndarray, n_seq: int, shuffle: bool):
+        """``(indices, masks)`` of shape ``[n_seq, T]`` (T a multiple of ``seq_len``); index -1 is
+        padding."""
+        order = np.random.permutation(len(ranges)) if shuffle else np.arange(len(ranges))
+        streams: List[List[np.ndarray]] = [[] for _ in range(n_seq)]
+        lengths = np.zeros(n_seq, np.int64)
+        for k in order:
+            stream = int(np.argmin(lengths))
+            streams[stream].append(ranges[k])
+            lengths[stream] += ranges[k][1] - ranges[k][0]
+        total = -(-int(lengths.max()) // self.seq_len) * self.seq_len
+        indices = np.full((n_seq, total), -1, np.int64)
+        masks = np.zeros((n_seq, total), np.float32)
+        for stream, episodes in enumerate(streams):
+            pos = 0
+            for start, stop in episodes:
+                indices[stream, pos:pos + stop - start] = np.arange(start, stop)
+                masks[stream, pos] = 1.0  # episode start: the state is reset before this step
+                pos += stop - start
+        return indices, masks
+
+    def _observations(self, dataset, flat_indices: np.ndarray) -> np.ndarray:
+        obs = dataset.observations[flat_indices]
+        if len(obs) and isinstance(np.asarray(obs).flat[0], str):
+            from stable_ppo2.gail.dataset.dataset import DataLoader  # pylint: disable=import-outside-toplevel
+            obs = np.concatenate([DataLoader._make_batch_element(path) for path in obs], axis=0)
+        return self.converter.observations(obs)
+
+    def _windows(self, dataset, ranges: np.ndarray, shuffle: bool):
+        """Chunks of consecutive windows: ``(obs, actions, masks, weights)`` shaped
+        ``[n_windows, n_seq * seq_len, ...]`` (env-major within a window)."""
+        n_seq = self._n_seq(dataset, len(ranges))
+        indices, masks = self._layout(ranges, n_seq, shuffle)
+        n_windows, L = indices.shape[1] // self.seq_len, self.seq_len
+
+        def per_window(array):
+            return (array.reshape((n_seq, n_windows, L) + array.shape[2:]).swapaxes(0, 1)
+                    .reshape((n_windows, n_seq * L) + array.shape[2:]))
+
+        indices, masks = per_window(indices), per_window(masks)
+        row_bytes = max(1, n_seq * L * (self.converter.obs_size * 4 + 8))
+        per_chunk = max(1, CHUNK_BYTES // row_bytes)
+        for w0 in range(0, n_windows, per_chunk):
+            idx = indices[w0:w0 + per_chunk]
+            flat = np.maximum(idx, 0).reshape(-1)
+            obs = self._observations(dataset, flat)
+            actions = self.converter.actions(dataset.actions[flat])
+            shape = idx.shape
+            yield (obs.reshape(shape + obs.shape[1:]), actions.reshape(shape + actions.shape[1:]),
+                   masks[w0:w0 + per_chunk], (idx >= 0).astype(np.float32))
+
+    def _run(self, dataset, ranges, shuffle: bool, step) -> float:
+        states = None
+        total, n_windows = 0.0, 0
+        for obs, actions, masks, weights in self._windows(dataset, ranges, shuffle):
+            if states is None:
+                states = tf.constant(self.policy.zero_state(obs.shape[1] // self.seq_len))
+            for window in range(len(obs)):
+                loss, states = step(obs[window], actions[window], masks[window], weights[window], states)
+                total += float(loss)
+            n_windows += len(obs)
+        return total / max(n_windows, 1)
+
+    def train_epoch(self, dataset, learning_rate: float, epsilon: float) -> float:
+        train_ranges, _ = self._episodes(dataset)
+        shuffle = bool(getattr(dataset, "randomize", True))
+        lr, eps = np.float32(learning_rate), np.float32(epsilon)
+        return self._run(dataset, train_ranges, shuffle,
+                         lambda *batch: self.train(*batch, lr, eps))
+
+    def validation_loss(self, dataset) -> float:
+        _, val_ranges = self._episodes(dataset)
+        return self._run(dataset, val_ranges, False, self.evaluate)

@@ -209,6 +209,28 @@ def _numpy_global(module: str, name: str):
     return None
 
 
+def _latin1_encode(text, encoding="utf-8", errors="strict"):
+    """``_codecs.encode`` as protocol 2 pickles use it for bytes (latin-1 only)."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise pickle.UnpicklingError(f"_codecs.encode is only allowed with latin1, got {encoding!r}")
+    return text.encode("latin-1", errors)
+
+
+def _reconstructor(cls, base, state):
+    """``copyreg._reconstructor`` for allowed classes (``cls`` came through ``find_class``)."""
+    if _is_placeholder(cls) or _is_placeholder(base):
+        return _new_placeholder(cls._kind if _is_placeholder(cls) else base._kind, "copyreg._reconstructor",
+                                args=(cls, base, state))
+    if not isinstance(cls, type) or base not in (object, dict, list, set, tuple, int, float, str, bytes):
+        raise pickle.UnpicklingError(f"copyreg._reconstructor is not allowed for {cls!r} based on {base!r}")
+    if base is object:
+        return object.__new__(cls)
+    obj = base.__new__(cls, state)
+    if base.__init__ != object.__init__:
+        base.__init__(obj, state)
+    return obj
+
+
 def _tf_activation(name: str):
     from stable_ppo2.common.tf_util import tf  # TF is imported by the package anyway
 
@@ -249,6 +271,10 @@ def allowed_global(module: str, name: str):
         return _GYMNASIUM_SPACES[name]
     if module.startswith("numpy"):
         return _numpy_global(module, name)
+    if module == "_codecs" and name == "encode":  # protocol 2 pickles of bytes
+        return _latin1_encode
+    if module in ("copyreg", "copy_reg") and name == "_reconstructor":  # protocol 0/1 objects
+        return _reconstructor
     if module == "collections" and name == "OrderedDict":
         return OrderedDict
     if module in ("builtins", "__builtin__") and name in _BUILTINS:
@@ -285,7 +311,7 @@ class FileUnpickler(pickle._Unpickler):  # pylint: disable=protected-access
         self.broken: Dict[int, Any] = {}
 
     def load_build(self):
-        target = self.stack[-1]
+        target = self.stack[-2] if len(self.stack) >= 2 else None  # stack: ..., target, state
         if not self.trust and not _is_placeholder(target) and isinstance(target, _NOT_BUILDABLE):
             self.stack.pop()  # the state: dropped
             name = getattr(target, "__module__", None), getattr(target, "__qualname__", repr(target))
@@ -615,10 +641,14 @@ def load_object(file: IO[bytes], name: str, trust: bool = False, expected: Optio
     :raises UnsafeFileError: the pickle asks for refused names or carries code
     :raises ModelFileError: the pickle is truncated, corrupt, or not of an ``expected`` type
     """
-    raw = file.read()
+    unpickler = FileUnpickler(io.BytesIO(file.read()), trust=trust)
     try:
-        obj, unpickler = unpickle(raw, trust=trust)
+        obj = unpickler.load()
     except Exception as error:
+        if unpickler.refused:
+            raise UnsafeFileError(f"Refusing to load {name}: it asks for {', '.join(unpickler.refused)}, "
+                                  f"which safe loading does not allow (it could run code carried by "
+                                  f"the file). {TRUST_HINT}.") from error
         raise ModelFileError(f"Could not read {name}: not a valid pickle, or a truncated one "
                              f"({type(error).__name__}: {error})") from error
     report = Report()

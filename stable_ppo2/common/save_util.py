@@ -24,6 +24,7 @@ from typing import IO, Any, Dict, Optional, Tuple, Union
 
 import cloudpickle
 import numpy as np
+from gymnasium import spaces as gym_spaces
 
 from stable_ppo2.common.safe_pickle import (TRUST_HINT, FallbackWarning, FileUnpickler, ModelFileError,
                                             Report, UnsafeFileError, code_error, describe_code,
@@ -218,6 +219,28 @@ def save_to_pickle(save_path: PathOrFile, data: Dict[str, Any], params: Dict[str
         _atomic_write(save_path, lambda file: cloudpickle.dump((data, params), file))
     else:
         cloudpickle.dump((data, params), save_path)
+
+
+def spaces_match(space_a, space_b) -> bool:
+    """``space_a == space_b``, except that Box bounds at the dtype's largest finite value count as
+    infinite: gym wrote unbounded dimensions as ``float32`` max (SB2's CartPole-v1 files),
+    gymnasium writes ``inf``, and a model loaded from an old file must accept today's env."""
+    if space_a == space_b:
+        return True
+    if not (isinstance(space_a, gym_spaces.Box) and isinstance(space_b, gym_spaces.Box)):
+        return False
+    if space_a.shape != space_b.shape or space_a.dtype != space_b.dtype:
+        return False
+    if not np.issubdtype(space_a.dtype, np.floating):
+        return False
+    big = np.finfo(space_a.dtype).max
+
+    def unbounded(bound):
+        bound = np.asarray(bound, np.float64)
+        return np.where(np.abs(bound) >= big, np.sign(bound) * np.inf, bound)
+
+    return bool(np.array_equal(unbounded(space_a.low), unbounded(space_b.low))
+                and np.array_equal(unbounded(space_a.high), unbounded(space_b.high)))
 
 
 def _resolve_path(load_path: str) -> str:

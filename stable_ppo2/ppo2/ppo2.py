@@ -31,7 +31,7 @@ from stable_ppo2.common.policies import ActorCriticPolicy
 from stable_ppo2.common.runners import AbstractEnvRunner
 from stable_ppo2.common.schedules import get_schedule_fn
 from stable_ppo2.common.tensorboard import TensorboardWriter, total_episode_reward_logger
-from stable_ppo2.common.tf_util import set_num_threads, tf
+from stable_ppo2.common.tf_util import is_image, set_num_threads, tf
 
 Schedule = Union[float, Callable[[float], float]]
 #: Compile the update of MLP policies with XLA: about 1.5x faster updates for ~1.5 s more on the
@@ -445,22 +445,28 @@ class PPO2(ActorCriticRLModel):
                 fps = int(self.n_batch / (time.time() - t_start))
                 if writer is not None:
                     self._write_summaries(writer, loss_vals, lr_now, cliprange_now, cliprange_vf_now,
-                                          returns, values, neglogpacs, masks, true_reward)
+                                          obs, returns, values, neglogpacs, masks, true_reward,
+                                          minibatch_indices)
                 if self.verbose >= 1 and (update % log_interval == 0 or update == 1):
                     self._log_update(update, fps, returns, values, t_start - t_first_start, loss_vals)
             callback.on_training_end()
         return self
 
-    def _write_summaries(self, writer, loss_vals, learning_rate, cliprange, cliprange_vf, returns,
-                         values, neglogpacs, masks, true_reward) -> None:
-        """Per-update TensorBoard scalars with SB2's tags (losses are minibatch means)."""
+    def _write_summaries(self, writer, loss_vals, learning_rate, cliprange, cliprange_vf, obs, returns,
+                         values, neglogpacs, masks, true_reward, minibatch_indices) -> None:
+        """Per-update TensorBoard scalars with SB2's tags (losses are means over the minibatches),
+        plus histograms of the parameters and inputs with ``full_tensorboard_log``."""
         pg_loss, vf_loss, entropy, approxkl, clipfrac = (float(v) for v in loss_vals)
+        minibatch_advantages = (returns - values)[minibatch_indices]
+        normalized_advantages = ((minibatch_advantages - minibatch_advantages.mean(axis=1, keepdims=True))
+                                 / (minibatch_advantages.std(axis=1, keepdims=True) + 1e-8))
         scalars = {
             "loss/entropy_loss": entropy, "loss/policy_gradient_loss": pg_loss,
             "loss/value_function_loss": vf_loss, "loss/approximate_kullback-leibler": approxkl,
             "loss/clip_factor": clipfrac,
             "loss/loss": pg_loss - entropy * self.ent_coef + vf_loss * self.vf_coef,
             "input_info/discounted_rewards": float(np.mean(returns)),
+            "input_info/advantage": float(np.mean(normalized_advantages)),
             "input_info/learning_rate": float(learning_rate), "input_info/clip_range": float(cliprange),
             "input_info/old_neglog_action_probability": float(np.mean(neglogpacs)),
             "input_info/old_value_pred": float(np.mean(values)),
@@ -474,9 +480,17 @@ class PPO2(ActorCriticRLModel):
             self.episode_reward, true_reward.reshape((self.n_envs, self.n_steps)),
             masks.reshape((self.n_envs, self.n_steps)), writer, self.num_timesteps)
         if self.full_tensorboard_log:
+            inputs = {"discounted_rewards": returns, "advantage": normalized_advantages,
+                      "old_neglog_action_probability": neglogpacs, "old_value_pred": values}
             with writer.as_default():
                 for variable in self.params:
                     tf.summary.histogram(variable.name, variable, step=self.num_timesteps)
+                for name, value in inputs.items():
+                    tf.summary.histogram(f"input_info/{name}", value, step=self.num_timesteps)
+                if is_image(self.observation_space):
+                    tf.summary.image("input_info/observation", obs[:4], step=self.num_timesteps)
+                else:
+                    tf.summary.histogram("input_info/observation", obs, step=self.num_timesteps)
 
     def _log_update(self, update: int, fps: int, returns, values, time_elapsed: float, loss_vals) -> None:
         logger.logkv("serial_timesteps", update * self.n_steps)

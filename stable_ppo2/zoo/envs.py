@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Optional
 
 import gymnasium
 
@@ -149,9 +149,3 @@ def env_wrapper_for(env_id: str, dotted: Optional[str] = None) -> Optional[Calla
 
     return wrap
 
-
-def make_env_kwargs(env_kwargs: Optional[Dict[str, Any]], render_mode: Optional[str] = None) -> Dict[str, Any]:
-    kwargs = dict(env_kwargs or {})
-    if render_mode is not None:
-        kwargs["render_mode"] = render_mode
-    return kwargs

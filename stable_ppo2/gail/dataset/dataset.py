@@ -215,6 +215,23 @@ class ExpertDataset:
             dataloader = iter(dataloader)
             return next(dataloader)
 
+    def episode_split(self) -> Tuple[np.ndarray, np.ndarray]:
+        """Whole episodes for recurrent pretraining: ``(train, val)`` arrays of ``[start, stop)``
+        transition ranges, a random ``train_fraction`` of the episodes for training (at least one
+        episode each). Drawn from numpy's global RNG at the first call, then kept."""
+        split = self.__dict__.get("_episode_split")
+        if split is None:
+            starts = episode_boundaries(self.episode_starts)
+            ranges = np.stack([starts, np.append(starts[1:], self.num_transition)], axis=1)
+            if len(ranges) < 2:
+                raise ValueError("Recurrent pretraining splits whole episodes into training and validation "
+                                 f"sets: it needs at least 2 episodes, the dataset has {len(ranges)}")
+            order = np.random.permutation(len(ranges))
+            n_train = min(max(int(self.train_fraction * len(ranges)), 1), len(ranges) - 1)
+            split = (ranges[np.sort(order[:n_train])], ranges[np.sort(order[n_train:])])
+            self._episode_split = split
+        return split
+
     def plot(self) -> None:
         """Show a histogram of the expert's episode returns (needs matplotlib)."""
         import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
