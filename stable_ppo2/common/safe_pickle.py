@@ -654,7 +654,7 @@ def load_object(file: IO[bytes], name: str, trust: bool = False, expected: Optio
     report = Report()
     try:
         obj = finalize_entry(obj, report, unpickler)
-    except ModelFileError as error:
+    except Exception as error:
         raise ModelFileError(f"Could not read {name}: {error}") from error
     refused = report.refused + [n for n in unpickler.refused if n not in report.refused]
     if refused:

@@ -116,7 +116,7 @@ def _deserialize_entry(key: str, serialized: Any, trust: bool, file_name: str, d
     report = Report()
     try:
         value = finalize_entry(value, report, unpickler)
-    except ModelFileError as error:
+    except Exception as error:  # a space that cannot be rebuilt, a pathologically deep pickle
         raise _cannot_deserialize(key, file_name, str(error)) from error
     refused = report.refused + [name for name in unpickler.refused if name not in report.refused]
     return _resolve_entry(key, value, report, refused, trust, file_name, defaults)
@@ -280,20 +280,26 @@ def _load_pickle(file: IO[bytes], name: str, load_data: bool, custom_objects: Di
     data = OrderedDict() if load_data else None
     for key, value in raw_data.items():
         report = Report()
-        if not load_data or key in custom_objects:  # replaced or unused: only look for names
-            finalize_entry(value, report, unpickler)
-            seen_refused.update(report.refused)
+        if not load_data or key in custom_objects:  # replaced or unused: checked below
             continue
         try:
             value = finalize_entry(value, report, unpickler)
-        except ModelFileError as error:
+        except Exception as error:
             raise _cannot_deserialize(key, name, str(error)) from error
         seen_refused.update(report.refused)
         data[key] = _resolve_entry(key, value, report, report.refused, trust, name, defaults)
     if load_data:
         data.update(custom_objects)  # SB2: data.update(custom_objects)
     report = Report()
-    params = finalize_entry(params, report, unpickler)
+    try:
+        for key, value in raw_data.items():
+            if not load_data or key in custom_objects:  # replaced or unused: only look for names
+                overridden = Report()
+                finalize_entry(value, overridden, unpickler)
+                seen_refused.update(overridden.refused)
+        params = finalize_entry(params, report, unpickler)
+    except Exception as error:
+        raise _cannot_deserialize("params", name, str(error)) from error
     seen_refused.update(report.refused)
     if report.refused or report.code:
         raise _cannot_deserialize("params", name, _refused_reason(report.refused) if report.refused
