@@ -292,14 +292,15 @@ def test_cartpole_expert_file_reaches_475(seed):
 #: SB2 (anchor_pretrain.py, Pendulum-v0, 200 epochs): seed -> (mean return, validation loss)
 SB2_PENDULUM = {0: (-966.04, 0.1085), 1: (-604.13, 0.0890), 2: (-504.34, 0.0744), 3: (-816.14, 0.0933),
                 4: (-1070.65, 0.1143), 5: (-771.34, 0.0818), 6: (-726.66, 0.0795), 7: (-976.95, 0.0941),
-                8: (-929.86, 0.0975), 9: (-969.08, 0.0970)}
+                8: (-929.86, 0.0975), 9: (-969.08, 0.0970), 10: (-900.87, 0.1067), 11: (-764.11, 0.0823)}
 
 
 @pytest.mark.slow
 def test_pendulum_expert_file_as_good_as_sb2():
     """Seeds 0-2. The imitation loss, what pretrain minimises, must be at least as low as SB2's on the
-    same seeds; returns of 20 evaluation episodes are noisy (SB2 itself scores -504 to -1071 over 10
-    seeds), so their mean is compared with SB2's mean over its 10 seeds."""
+    same seeds; returns of 20 evaluation episodes are noisy (SB2 itself scores -504 to -1071 over 12
+    seeds), so their mean is compared with SB2's mean over its 12 seeds (-833). Over seeds 0-11,
+    stable_ppo2 scores -863 +/- 161 and SB2 -833 +/- 167 (validation loss 0.0905 and 0.0932)."""
     results = [pretrained_score("Pendulum-v1", EXPERT_PENDULUM, 200, seed) for seed in (0, 1, 2)]
     scores, val_losses = zip(*results)
     sb2_val = np.mean([SB2_PENDULUM[s][1] for s in (0, 1, 2)])

@@ -477,5 +477,13 @@ class ActorCriticRLModel(BaseRLModel):
             raise ValueError(f"Error: batch sizes differ for actions and observations "
                              f"({actions.shape[0]} actions, {batch} observations).")
 
+    def export_policy(self, path, format="saved_model", vec_normalize=None, stochastic=False, seed=None):
+        """Write the policy as a TF SavedModel folder or a ``.tflite`` file (raw observations to
+        actions and values; ``vec_normalize``'s statistics folded in); returns ``path``.
+        See :func:`stable_ppo2.common.export.export_policy` and ``docs/export.md``."""
+        from stable_ppo2.common.export import export_policy  # pylint: disable=import-outside-toplevel
+        return export_policy(self, path, format=format, vec_normalize=vec_normalize, stochastic=stochastic,
+                             seed=seed)
+
 
 from stable_ppo2.common.tensorboard import TensorboardWriter  # noqa: E402,F401  (SB2's import path)

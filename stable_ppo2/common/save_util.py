@@ -290,13 +290,16 @@ def _load_pickle(file: IO[bytes], name: str, load_data: bool, custom_objects: Di
         data[key] = _resolve_entry(key, value, report, report.refused, trust, name, defaults)
     if load_data:
         data.update(custom_objects)  # SB2: data.update(custom_objects)
+    for key, value in raw_data.items():
+        if not load_data or key in custom_objects:  # replaced or unused: only look for names
+            overridden = Report()
+            try:
+                finalize_entry(value, overridden, unpickler)
+            except Exception:  # pylint: disable=broad-except  (the entry is not used)
+                pass
+            seen_refused.update(overridden.refused)
     report = Report()
     try:
-        for key, value in raw_data.items():
-            if not load_data or key in custom_objects:  # replaced or unused: only look for names
-                overridden = Report()
-                finalize_entry(value, overridden, unpickler)
-                seen_refused.update(overridden.refused)
         params = finalize_entry(params, report, unpickler)
     except Exception as error:
         raise _cannot_deserialize("params", name, str(error)) from error

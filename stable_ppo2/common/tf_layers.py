@@ -99,10 +99,21 @@ class VariableStore(tf_keras.Model):
         """Variables in creation order: SB2's ``get_parameter_list()`` order."""
         return [self._registry.variables[name] for name in self._registry.order]
 
-    def sync_numpy(self) -> None:
+    def sync_numpy(self, values: Optional[Dict[str, np.ndarray]] = None) -> None:
+        """Refresh the numpy copies (from ``values``, fresh reads of the variables, if given)."""
         registry = self._registry
         for name in registry.order:
-            registry.numpy[name] = registry.variables[name].numpy()
+            registry.numpy[name] = values[name] if values is not None else registry.variables[name].numpy()
+
+    def read_variables(self) -> Dict[str, np.ndarray]:
+        """Current values of all variables (fresh numpy arrays)."""
+        return {name: variable.numpy() for name, variable in self._registry.variables.items()}
+
+    def restore_from_numpy(self) -> None:
+        """Set the variables back to their numpy copies (the values at the last ``sync_numpy``)."""
+        registry = self._registry
+        for name in registry.order:
+            registry.variables[name].assign(registry.numpy[name])
 
 
 class _ActiveStore:
@@ -336,12 +347,15 @@ def lstm(input_tensor, mask_tensor, cell_state_hidden, scope: str, n_hidden: int
         outputs = np.stack(outputs)
     else:
         masks = tf.cast(mask_tensor, tf.float32)[..., None]
+        if x_projected.shape[0] == 1:  # one step (acting, export): plain ops, no loop (TFLite converts it)
+            cell, hidden = _lstm_step(ops, weights, x_projected[0], masks[0], cell, hidden, layer_norm)
+            outputs = hidden[None]
+        else:
+            def scan_step(carry, inputs):
+                return _lstm_step(ops, weights, inputs[0], inputs[1], carry[0], carry[1], layer_norm)
 
-        def scan_step(carry, inputs):
-            return _lstm_step(ops, weights, inputs[0], inputs[1], carry[0], carry[1], layer_norm)
-
-        cells, outputs = tf.scan(scan_step, (x_projected, masks), initializer=(cell, hidden))
-        cell, hidden = cells[-1], outputs[-1]
+            cells, outputs = tf.scan(scan_step, (x_projected, masks), initializer=(cell, hidden))
+            cell, hidden = cells[-1], outputs[-1]
     new_state = ops.concat([cell, hidden])
     if as_list:
         outputs = [outputs[i] for i in range(int(outputs.shape[0]))]

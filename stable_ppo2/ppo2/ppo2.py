@@ -401,9 +401,27 @@ class PPO2(ActorCriticRLModel):
             np.asarray(returns, np.float32), np.asarray(actions, self.act_model.pdtype.action_dtype),
             np.asarray(values, np.float32), np.asarray(neglogpacs, np.float32), masks, states,
             np.asarray(minibatch_indices, np.int32), np.asarray(minibatch_envs, np.int32),
-            np.float32(learning_rate), np.float32(cliprange), np.float32(cliprange_vf))
-        self.act_model.sync_weights()
-        return losses.numpy()
+            np.float32(learning_rate), np.float32(cliprange), np.float32(cliprange_vf)).numpy()
+        store = self.act_model.keras_model
+        values = store.read_variables()
+        if not (np.all(np.isfinite(losses)) and all(np.all(np.isfinite(v)) for v in values.values())):
+            self._undo_non_finite_update(losses)
+        store.sync_numpy(values)  # the numpy rollout path sees the new weights
+        return losses
+
+    def _undo_non_finite_update(self, losses: np.ndarray) -> None:
+        """Restore the parameters from before the update, reset Adam (its moments are poisoned
+        too) and raise FloatingPointError."""
+        self.act_model.keras_model.restore_from_numpy()
+        for variable in self._optimizer.state_variables():
+            variable.assign(tf.zeros_like(variable))
+        self._optimizer.beta1_power.assign(self._optimizer.beta1)
+        self._optimizer.beta2_power.assign(self._optimizer.beta2)
+        raise FloatingPointError(
+            f"The PPO2 update produced NaN or inf (losses {dict(zip(self.loss_names, losses.tolist()))}). "
+            "The parameters are back to their values before this update and Adam's state is reset. "
+            "Likely causes: NaN/inf observations or rewards from the env (wrap it in VecCheckNan to "
+            "find where), rewards on a huge scale (try VecNormalize), or a learning rate too high.")
 
     def learn(self, total_timesteps, callback=None, log_interval=1, tb_log_name="PPO2",
               reset_num_timesteps=True, progress_bar=False):
@@ -439,9 +457,13 @@ class PPO2(ActorCriticRLModel):
                     break
                 self.ep_info_buf.extend(ep_infos)
                 minibatch_indices, minibatch_envs = self._minibatch_indices()
-                loss_vals = self.train_on_batch(obs, returns, actions, values, neglogpacs,
-                                                minibatch_indices, lr_now, cliprange_now,
-                                                cliprange_vf_now, masks, states, minibatch_envs)
+                try:
+                    loss_vals = self.train_on_batch(obs, returns, actions, values, neglogpacs,
+                                                    minibatch_indices, lr_now, cliprange_now,
+                                                    cliprange_vf_now, masks, states, minibatch_envs)
+                except FloatingPointError as error:
+                    raise FloatingPointError(f"Update {update} of {n_updates} (timestep "
+                                             f"{self.num_timesteps}): {error}") from error
                 fps = int(self.n_batch / (time.time() - t_start))
                 if writer is not None:
                     self._write_summaries(writer, loss_vals, lr_now, cliprange_now, cliprange_vf_now,
