@@ -23,6 +23,7 @@ setup(
         "gymnasium[classic-control]>=1.0,<1.5",
         "numpy>=1.26,<3",
         "cloudpickle>=3.0,<4",
+        "threadpoolctl>=3.1",
         "tensorboard>=2.16",
         "pandas>=2.0",
         "matplotlib>=3.7",

@@ -9,6 +9,8 @@
     mean and standard deviation of the return.
 ``stable-ppo2 plot RUN_DIR``
     draws a run's returns and per-update diagnostics as PNG files and one interactive HTML page.
+``stable-ppo2 export RUN_OR_MODEL OUT``
+    writes the policy as a TF SavedModel folder or a ``.tflite`` file (``docs/export.md``).
 
 Errors the user can fix (unknown env id, missing optional dependency, bad hyperparameters) are
 printed as one line and exit with status 2; TensorFlow is only imported once they are ruled out.
@@ -380,6 +382,48 @@ def _write_video(path: str, backend: str, video_dir: Optional[str], frames: Opti
     print(f"video of the first episode: {path}")
 
 
+# ----------------------------------------------------------------------------------------- export
+def export(args: argparse.Namespace) -> int:
+    """Write a model's policy as a TF SavedModel or TFLite file (see ``docs/export.md``)."""
+    from stable_ppo2.zoo.normalization import find_statistics
+
+    model_path = resolve_model(args.run_or_model)
+    info = _run_info(model_path)
+    fmt = args.format or ("tflite" if args.out.endswith(".tflite") else "saved_model")
+    if fmt == "saved_model" and os.path.isfile(args.out):
+        raise CLIError(f"{args.out} is a file; a SavedModel is written into a folder")
+    if fmt == "tflite" and os.path.isdir(args.out):
+        raise CLIError(f"{args.out} is a folder; give a file name for the TFLite model (e.g. policy.tflite)")
+    found = None if args.no_normalize else find_statistics(model_path, args.env or info.get("env_id"))
+
+    from stable_ppo2 import PPO2
+    from stable_ppo2.common.export import export_policy, load_statistics
+
+    try:
+        with warnings.catch_warnings():  # old-format and fallback notes on SB2 files: not the user's concern here
+            warnings.simplefilter("ignore")
+            model = PPO2.load(model_path, verbose=0)
+    except Exception as exc:  # any load failure is one line, not a traceback
+        raise CLIError(f"cannot load the model {model_path}: {_one_line(exc)}", code=RUNTIME_ERROR) from exc
+    try:
+        stats = load_statistics(found) if found is not None else None
+    except Exception as exc:  # pylint: disable=broad-except
+        raise CLIError(f"cannot read the VecNormalize statistics {found[1]}: {_one_line(exc)}",
+                       code=RUNTIME_ERROR) from exc
+    try:
+        export_policy(model, args.out, format=fmt, vec_normalize=stats, stochastic=args.stochastic)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+    print(f"model: {model_path}")
+    if found is not None:
+        print(f"VecNormalize statistics folded in: {found[1]}")
+    inputs = "obs, state, mask" if model.act_model.recurrent else "obs"
+    print(f"exported ({fmt}, {'stochastic' if args.stochastic else 'deterministic'} actions): {args.out}")
+    print(f"signature 'serving_default': {inputs} -> action, value"
+          + (", state" if model.act_model.recurrent else ""))
+    return 0
+
+
 # ------------------------------------------------------------------------------------------- plot
 def plot(args: argparse.Namespace) -> int:
     if not os.path.isdir(args.run_dir):
@@ -447,6 +491,23 @@ def build_parser() -> argparse.ArgumentParser:
     plot_parser.add_argument("--out", metavar="DIR", help="output folder (default RUN_DIR/plots)")
     plot_parser.add_argument("--no-html", action="store_true", help="PNG files only")
     plot_parser.set_defaults(func=plot)
+
+    export_parser = commands.add_parser("export", help="export a policy as a TF SavedModel or TFLite file",
+                                        description="Export a run's or model file's policy (raw observations -> "
+                                                    "actions and values, VecNormalize statistics found beside "
+                                                    "the model folded in) as a TF SavedModel folder or a TFLite "
+                                                    "file.")
+    export_parser.add_argument("run_or_model", metavar="RUN_OR_MODEL",
+                               help="run folder (LOG_DIR/ENV_ID: its newest run), or model file (.zip/.pkl)")
+    export_parser.add_argument("out", metavar="OUT", help="SavedModel folder, or .tflite file")
+    export_parser.add_argument("--format", choices=["saved_model", "tflite"],
+                               help="default: tflite if OUT ends with .tflite, else saved_model")
+    export_parser.add_argument("--env", metavar="ENV_ID", help="env id, to find the zoo's statistics folder "
+                                                              "(default: the run's env)")
+    export_parser.add_argument("--stochastic", action="store_true", help="sample actions (default: the mode)")
+    export_parser.add_argument("--no-normalize", action="store_true",
+                               help="ignore VecNormalize statistics found beside the model")
+    export_parser.set_defaults(func=export)
     return parser
 
 

@@ -17,11 +17,13 @@ from gymnasium import spaces
 
 from stable_ppo2 import logger
 from stable_ppo2.common.callbacks import BaseCallback, CallbackList, ConvertCallback
+from stable_ppo2.common.gym_compat import make_env_from_id
 from stable_ppo2.common.input import check_observation_space, check_zero_start
 from stable_ppo2.common.misc_util import set_global_seeds
 from stable_ppo2.common.policies import get_policy_from_name
 from stable_ppo2.common.safe_pickle import ModelFileError
 from stable_ppo2.common.save_util import load_from_file, save_to_pickle, save_to_zip, spaces_match
+from stable_ppo2.common.tensorboard import TensorboardWriter  # noqa: F401  (SB2's import path)
 from stable_ppo2.common.vec_env import DummyVecEnv, VecEnv, unwrap_vec_normalize
 
 SUPPORTED_ACTION_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
@@ -29,7 +31,7 @@ SUPPORTED_ACTION_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, sp
 
 def _make_env_from_id(env_id: str):
     try:
-        return gym.make(env_id)
+        return make_env_from_id(env_id)
     except gym.error.Error as error:
         raise ValueError(f"Could not create the environment {env_id!r}: {error}") from error
 

@@ -5,6 +5,7 @@ from typing import Any, Callable, Dict, Optional, Type, Union
 import gymnasium
 
 from stable_ppo2.bench.monitor import Monitor
+from stable_ppo2.common.gym_compat import make_env_from_id
 from stable_ppo2.common.vec_env import DummyVecEnv, VecEnv
 
 
@@ -53,7 +54,7 @@ def make_vec_env(
     def make_env(rank: int) -> Callable[[], gymnasium.Env]:
         def _init() -> gymnasium.Env:
             if isinstance(env_id, str):
-                env = gymnasium.make(env_id, **env_kwargs)
+                env = make_env_from_id(env_id, **env_kwargs)
             else:
                 env = env_id(**env_kwargs)
             monitor_path = os.path.join(monitor_dir, str(rank)) if monitor_dir is not None else None

@@ -146,3 +146,23 @@ def render_env(env: gymnasium.Env, mode: str) -> Any:
             f"and this one has render_mode={render_mode!r}; create it with render_mode={mode!r}"
         )
     return env.render()
+
+
+# Env ids given as strings (``PPO2(policy, "CartPole-v1")``, ``make_vec_env("CartPole-v1")``) are made here.
+# ``stable_ppo2.legacy`` replaces the maker while legacy scripts run, so that ids are made as SB2 made them:
+# with the old-API ``gym.make`` of its gym compatibility module (which maps retired ids and renders rgb_array).
+_env_id_maker: Optional[Any] = None
+
+
+def set_env_id_maker(maker: Optional[Any]) -> Optional[Any]:
+    """Make env ids with ``maker(env_id, **kwargs)`` from now on (None: ``gymnasium.make``); returns the previous one."""
+    global _env_id_maker
+    previous, _env_id_maker = _env_id_maker, maker
+    return previous
+
+
+def make_env_from_id(env_id: str, **kwargs: Any) -> Any:
+    """The env an id names: ``gymnasium.make(env_id, **kwargs)``, or the maker set with :func:`set_env_id_maker`."""
+    if _env_id_maker is not None:
+        return _env_id_maker(env_id, **kwargs)
+    return gymnasium.make(env_id, **kwargs)
