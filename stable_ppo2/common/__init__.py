@@ -12,6 +12,11 @@ _LAZY = {
     "BaseRLModel": "stable_ppo2.common.base_class",
     "ActorCriticRLModel": "stable_ppo2.common.base_class",
     "SetVerbosity": "stable_ppo2.common.base_class",
+    "TensorboardWriter": "stable_ppo2.common.base_class",
+    "zipsame": "stable_ppo2.common.misc_util",
+    "boolean_flag": "stable_ppo2.common.misc_util",
+    "discount_with_boundaries": "stable_ppo2.common.math_util",
+    "explained_variance_2d": "stable_ppo2.common.math_util",
 }
 
 

@@ -22,7 +22,8 @@ from stable_ppo2.common.input import check_observation_space, check_zero_start
 from stable_ppo2.common.misc_util import set_global_seeds
 from stable_ppo2.common.policies import get_policy_from_name
 from stable_ppo2.common.safe_pickle import ModelFileError
-from stable_ppo2.common.save_util import load_from_file, save_to_pickle, save_to_zip, spaces_match
+from stable_ppo2.common.save_util import (ModelDataError, load_from_file, save_to_pickle, save_to_zip,
+                                          spaces_match)
 from stable_ppo2.common.tensorboard import TensorboardWriter  # noqa: F401  (SB2's import path)
 from stable_ppo2.common.vec_env import DummyVecEnv, VecEnv, unwrap_vec_normalize
 
@@ -43,6 +44,28 @@ def _check_spaces(observation_space, action_space) -> None:
             f"Error: PPO2 does not support action spaces of type {type(action_space).__name__} "
             f"({action_space}). Supported: Box, Discrete, MultiDiscrete, MultiBinary.")
     check_zero_start(action_space, "the action")
+
+
+def _check_space_sizes(observation_space, action_space, params) -> None:
+    """Spaces a corrupt file made huge (a flipped byte in ``Discrete.n``) would build a huge
+    network before any shape check: the policy's output layer has at least one parameter per
+    action dimension, and Discrete/MultiDiscrete observations become one-hot inputs of that width,
+    so neither can exceed the number of parameters the file holds."""
+    values = params.values() if isinstance(params, dict) else params
+    total = sum(int(np.size(value)) for value in values)
+    sizes = {"action": action_space}
+    if isinstance(observation_space, (spaces.Discrete, spaces.MultiDiscrete)):
+        sizes["observation"] = observation_space
+    for role, space in sizes.items():
+        if isinstance(space, spaces.Discrete):
+            size = int(space.n)
+        elif isinstance(space, spaces.MultiDiscrete):
+            size = int(np.sum(space.nvec))
+        else:
+            size = int(np.prod(space.shape))
+        if size > total:
+            raise ValueError(f"its {role} space {space} needs at least {size} parameters, and the file "
+                             f"holds {total}")
 
 
 def _constructor_defaults(cls) -> Dict[str, Any]:
@@ -230,6 +253,7 @@ class BaseRLModel(ABC):
         changes nothing. ``exact_match=True`` requires every parameter to be given.
         """
         variables = OrderedDict((v.name, v) for v in self.get_parameter_list())
+        from_file = not isinstance(load_path_or_dict, (dict, list))
         if isinstance(load_path_or_dict, dict):
             params = load_path_or_dict
         elif isinstance(load_path_or_dict, list):
@@ -242,9 +266,31 @@ class BaseRLModel(ABC):
             params = dict(zip(variables.keys(), load_path_or_dict))
         else:
             _, params = load_from_file(load_path_or_dict, load_data=False)
+            if params is None:
+                raise ModelFileError(f"Model file {load_path_or_dict!r} has no 'parameters' entry")
             if isinstance(params, list):
+                if len(params) != len(variables):
+                    raise ModelDataError(f"Model file {load_path_or_dict!r} holds a list of {len(params)} "
+                                         f"parameters, the model has {len(variables)}")
                 params = dict(zip(variables.keys(), params))
-        unknown = [name for name in params if name not in variables]
+        try:
+            arrays = self._checked_parameters(variables, params, exact_match, from_file)
+        except (KeyError, ValueError, RuntimeError) as error:
+            if not from_file or isinstance(error, ModelFileError):
+                raise
+            message = error.args[0] if isinstance(error, KeyError) else str(error)
+            raise ModelDataError(f"The parameters of model file {load_path_or_dict!r} do not fit the "
+                                 f"model: {message}") from error
+        for name, value in arrays.items():
+            variables[name].assign(value)
+        self._on_parameters_changed()
+
+    @staticmethod
+    def _checked_parameters(variables, params, exact_match: bool, finite: bool) -> Dict[str, np.ndarray]:
+        """``params`` as arrays of the variables' dtypes, once every name and shape is checked
+        (KeyError: unknown names; RuntimeError: missing ones with ``exact_match``; ValueError:
+        shapes, values that are not numbers, and NaN/inf when ``finite``)."""
+        unknown = [str(name) for name in params if name not in variables]
         if unknown:
             raise KeyError(f"Parameters not in the model: {', '.join(unknown)}. "
                            f"Model parameters: {', '.join(variables)}")
@@ -255,17 +301,25 @@ class BaseRLModel(ABC):
                                    f"Missing variables: {', '.join(missing)}")
         arrays = {}
         for name, value in params.items():
-            value = np.asarray(value, dtype=variables[name].dtype.as_numpy_dtype)
+            dtype = variables[name].dtype.as_numpy_dtype
+            raw = np.asarray(value)
+            if raw.dtype.kind not in "biuf":
+                raise ValueError(f"Parameter {name} holds values of dtype {raw.dtype}, the model "
+                                 f"expects numbers ({np.dtype(dtype).name})")
+            value = raw.astype(dtype)
             if tuple(value.shape) != tuple(variables[name].shape):
                 raise ValueError(f"Parameter {name} has shape {value.shape}, the model expects "
                                  f"{tuple(variables[name].shape)}")
+            if finite and not np.all(np.isfinite(value)):
+                raise ValueError(f"Parameter {name} holds NaN or inf values")
             arrays[name] = value
-        for name, value in arrays.items():
-            variables[name].assign(value)
-        self._on_parameters_changed()
+        return arrays
 
     def _on_parameters_changed(self) -> None:
         """Hook: refresh anything derived from the parameters (numpy weight copies)."""
+
+    def _check_hyperparameters(self) -> None:
+        """Hook: raise ValueError for hyperparameters out of range (at construction and load)."""
 
     # ------------------------------------------------------------------------------ files
     @abstractmethod
@@ -318,17 +372,41 @@ class BaseRLModel(ABC):
         if data is None or "policy" not in data:
             raise ModelFileError(f"Model file {load_path!r} has no 'data' entry with a 'policy': it "
                                  "holds parameters only (use load_parameters)")
+        if params is None:
+            raise ModelFileError(f"Model file {load_path!r} has no 'parameters' entry")
         stored_kwargs = data.get("policy_kwargs", {})
         if "policy_kwargs" in kwargs and kwargs["policy_kwargs"] != stored_kwargs:
             raise ValueError(f"The specified policy kwargs do not equal the stored policy kwargs. "
                              f"Stored kwargs: {stored_kwargs}, specified kwargs: "
                              f"{kwargs['policy_kwargs']}")
-        model = cls(policy=data["policy"], env=None, _init_setup_model=False)
-        model.__dict__.update(data)
-        model.__dict__.update(kwargs)
-        model.set_env(env)
-        model.setup_model()
-        model.load_parameters(params)
+        # What the file holds is checked before the caller's env is looked at; any failure to make
+        # a model of it is one ModelDataError (a ModelFileError and a ValueError).
+        try:
+            model = cls(policy=data["policy"], env=None, _init_setup_model=False)
+            model.__dict__.update(data)
+            model.__dict__.update(kwargs)
+            for role in ("observation", "action"):
+                space = getattr(model, f"{role}_space", None)
+                if not isinstance(space, spaces.Space):
+                    raise ValueError(f"its {role}_space is a {type(space).__name__}, not a space")
+            _check_spaces(model.observation_space, model.action_space)
+            _check_space_sizes(model.observation_space, model.action_space, params)
+            model._check_hyperparameters()
+        except Exception as error:  # pylint: disable=broad-except
+            raise ModelDataError(f"Model file {load_path!r} does not describe a valid "
+                                 f"{cls.__name__} model: {error}") from error
+        model.set_env(env)  # ValueError: the env's spaces differ from the file's
+        try:
+            model.setup_model()
+            model.load_parameters(params)
+            broken = [v.name for v in model.get_parameter_list() if not np.all(np.isfinite(v.numpy()))]
+            if broken:
+                raise ValueError(f"parameters {', '.join(broken)} hold NaN or inf values")
+        except ModelFileError:
+            raise
+        except Exception as error:  # pylint: disable=broad-except
+            raise ModelDataError(f"Could not build a {cls.__name__} model from model file "
+                                 f"{load_path!r}: {type(error).__name__}: {error}") from error
         return model
 
     # ------------------------------------------------------------------------------ prediction

@@ -1,4 +1,4 @@
-"""Helpers that build monitored, vectorised environments (SB2's ``common.cmd_util``; Atari helpers not ported)."""
+"""Helpers that build monitored, vectorised environments (SB2's ``common.cmd_util``)."""
 import os
 from typing import Any, Callable, Dict, Optional, Type, Union
 
@@ -74,4 +74,57 @@ def make_vec_env(
     vec_env = vec_env_cls([make_env(i + start_index) for i in range(n_envs)], **vec_env_kwargs)
     if seed is not None:
         vec_env.seed(seed + start_index)
+    return vec_env
+
+
+def make_atari_env(env_id: str, num_env: int, seed: Optional[int], wrapper_kwargs: Optional[Dict[str, Any]] = None,
+                   start_index: int = 0, allow_early_resets: bool = True, start_method: Optional[str] = None,
+                   use_subprocess: bool = False) -> VecEnv:
+    """Create a monitored VecEnv of Atari games with SB2's preprocessing (``make_atari`` + ``wrap_deepmind``).
+
+    Env of rank ``r`` (``start_index, ..., start_index + num_env - 1``) is ``make_atari(env_id)``, then a
+    :class:`Monitor` logging to ``logger.get_dir()/<r>.monitor.csv`` (when the logger has a folder), then
+    ``wrap_deepmind(env, **wrapper_kwargs)``; its first reset is seeded with ``seed + r`` and its action space
+    with ``seed + r``. The global seeds are set with ``set_global_seeds(seed)``. Needs
+    ``pip install "stable_ppo2[atari]"``.
+
+    :param env_id: ``...NoFrameskip-v4`` or ``ALE/...`` id
+    :param num_env: number of envs
+    :param seed: first seed (None: unseeded)
+    :param wrapper_kwargs: keyword arguments of ``wrap_deepmind`` (``episode_life``, ``clip_rewards``,
+        ``frame_stack``, ``scale``)
+    :param start_index: rank of the first env
+    :param allow_early_resets: passed to the Monitor
+    :param start_method: start method of ``SubprocVecEnv``'s workers
+    :param use_subprocess: ``SubprocVecEnv`` when ``num_env > 1`` (default: ``DummyVecEnv``, usually faster)
+    """
+    from stable_ppo2 import logger
+    from stable_ppo2.common.atari_wrappers import make_atari, register_ale_envs, wrap_deepmind
+    from stable_ppo2.common.misc_util import set_global_seeds
+    from stable_ppo2.common.tf_util import tf  # noqa: F401  (imports TensorFlow quietly before set_global_seeds)
+    from stable_ppo2.common.vec_env import SubprocVecEnv
+
+    register_ale_envs()
+    _check_env_id(env_id)
+    wrapper_kwargs = {} if wrapper_kwargs is None else dict(wrapper_kwargs)
+    log_dir = logger.get_dir()  # read here: SubprocVecEnv's workers do not share this process's logger
+
+    def make_env(rank: int) -> Callable[[], gymnasium.Env]:
+        def _thunk() -> gymnasium.Env:
+            env = make_atari(env_id)
+            if seed is not None:
+                env.action_space.seed(seed + rank)
+            env = Monitor(env, log_dir and os.path.join(log_dir, str(rank)), allow_early_resets=allow_early_resets)
+            return wrap_deepmind(env, **wrapper_kwargs)
+        return _thunk
+
+    if seed is not None:
+        set_global_seeds(seed)
+    env_fns = [make_env(i + start_index) for i in range(num_env)]
+    if num_env == 1 or not use_subprocess:
+        vec_env: VecEnv = DummyVecEnv(env_fns)
+    else:
+        vec_env = SubprocVecEnv(env_fns, start_method=start_method)
+    if seed is not None:
+        vec_env.seed(seed + start_index)  # gymnasium envs take their seed at the next reset
     return vec_env

@@ -87,3 +87,20 @@ def preprocess_obs_np(obs: np.ndarray, ob_space, scale: bool = False) -> np.ndar
     if bounds is not None:
         processed = (processed - bounds[0]) / bounds[1]
     return processed
+
+
+def observation_input(ob_space, batch_size=None, name: str = "Ob", scale: bool = False, observations=None):
+    """SB2's ``observation_input`` in TF2, where there are no placeholders.
+
+    Returns ``(spec, processed)``: ``spec`` is the ``tf.TensorSpec`` of what SB2's placeholder held (shape
+    ``(batch_size,) + observation shape``, SB2's dtype, ``name``), usable as a ``tf.function`` input signature;
+    ``processed`` is the float32 preprocessing of ``observations`` (one-hot for Discrete and MultiDiscrete,
+    a cast for Box and MultiBinary, Box bounds scaled to [0, 1] with ``scale=True``), or None when no
+    observations are given.
+    """
+    check_observation_space(ob_space)
+    dtype = tf.as_dtype(input_dtype(ob_space))
+    spec = tf.TensorSpec((batch_size,) + input_shape(ob_space), dtype, name=name)
+    if observations is None:
+        return spec, None
+    return spec, preprocess_obs_tf(tf.convert_to_tensor(observations, dtype=dtype), ob_space, scale)

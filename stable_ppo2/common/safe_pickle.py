@@ -309,6 +309,25 @@ class FileUnpickler(pickle._Unpickler):  # pylint: disable=protected-access
         self.trust = trust
         self.refused: List[str] = []
         self.broken: Dict[int, Any] = {}
+        try:  # no object in the pickle can be longer than what is left of the file
+            position = file.tell()
+            self._bytes_left = file.seek(0, io.SEEK_END) - position
+            file.seek(position)
+        except (AttributeError, OSError, ValueError):
+            self._bytes_left = None
+
+    def load_bytearray8(self):
+        """BYTEARRAY8 allocates its length before reading it: a corrupt length (a flipped byte)
+        would allocate gigabytes, so a length longer than the file is refused first."""
+        size = int.from_bytes(self.read(8), "little")
+        if self._bytes_left is not None and size > self._bytes_left:
+            raise pickle.UnpicklingError(f"BYTEARRAY8 of {size} bytes in a pickle of "
+                                         f"{self._bytes_left} bytes (corrupt length)")
+        buffer = bytearray(size)
+        self.readinto(buffer)
+        self.append(buffer)
+
+    dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
 
     def load_build(self):
         target = self.stack[-2] if len(self.stack) >= 2 else None  # stack: ..., target, state

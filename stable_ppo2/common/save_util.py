@@ -32,6 +32,21 @@ from stable_ppo2.common.safe_pickle import (TRUST_HINT, FallbackWarning, FileUnp
 
 PathOrFile = Union[str, os.PathLike, IO[bytes]]
 
+#: The zip format this version writes, recorded in the archive's comment as JSON
+#: ``{"stable_ppo2_format": "1.0", "stable_ppo2_version": ...}`` (SB2 ignores comments; SB2's files
+#: have none and read as they are). A file whose major format is newer is refused
+#: (:class:`UnsupportedFormatError`); a newer minor format only adds things and loads.
+FORMAT_VERSION = (1, 0)
+
+
+class ModelDataError(ModelFileError, ValueError):
+    """The file reads, but what it holds cannot make the model: parameters whose names or shapes
+    differ from the model's, hyperparameters or spaces of the wrong type or out of range."""
+
+
+class UnsupportedFormatError(ModelFileError):
+    """The file declares a model-file format (major version) newer than this stable_ppo2 reads."""
+
 
 def is_json_serializable(item: Any) -> bool:
     try:
@@ -167,12 +182,47 @@ def params_to_bytes(params: Dict[str, np.ndarray]) -> bytes:
 
 
 def bytes_to_params(serialized: bytes, param_list: list) -> "OrderedDict[str, np.ndarray]":
+    if not (isinstance(param_list, list) and all(isinstance(name, str) for name in param_list)):
+        raise TypeError(f"parameter_list is not a list of names: {str(param_list)[:100]}")
     with np.load(io.BytesIO(serialized), allow_pickle=False) as arrays:
         return OrderedDict((name, arrays[name]) for name in param_list)
 
 
+def format_comment() -> bytes:
+    """The zip comment that records :data:`FORMAT_VERSION` (and the package version)."""
+    from stable_ppo2 import __version__  # pylint: disable=import-outside-toplevel
+
+    return json.dumps({"stable_ppo2_format": "%d.%d" % FORMAT_VERSION,
+                       "stable_ppo2_version": __version__}).encode()
+
+
+def check_format_version(comment: bytes, name: str) -> Optional[Tuple[int, int]]:
+    """The ``(major, minor)`` format a zip comment declares (None: no declaration, as in SB2's
+    files or comments that are not ours); :class:`UnsupportedFormatError` for a newer major."""
+    try:
+        declared = json.loads(comment.decode())
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8): not our declaration
+        return None
+    if not isinstance(declared, dict) or "stable_ppo2_format" not in declared:
+        return None
+    version = declared["stable_ppo2_format"]
+    parts = version.split(".") if isinstance(version, str) else []
+    if len(parts) != 2 or not all(part.isascii() and part.isdigit() for part in parts):
+        raise ModelFileError(f"Could not load model file {name}: its format version {version!r} is "
+                             "not of the form 'MAJOR.MINOR'")
+    major, minor = int(parts[0]), int(parts[1])
+    if major > FORMAT_VERSION[0]:
+        written_by = declared.get("stable_ppo2_version", "a newer version")
+        raise UnsupportedFormatError(
+            f"Could not load model file {name}: it uses model-file format {major}.{minor} (written by "
+            f"stable_ppo2 {written_by}), and this stable_ppo2 reads format "
+            f"{FORMAT_VERSION[0]}.x and older. Upgrade stable_ppo2 to load it.")
+    return major, minor
+
+
 def _write_zip(file: IO[bytes], data_json: Optional[str], params: Optional[Dict[str, np.ndarray]]):
     with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.comment = format_comment()
         if data_json is not None:
             archive.writestr("data", data_json)
         if params is not None:
@@ -357,7 +407,7 @@ def _load_from_open_file(file: IO[bytes], load_data: bool, custom_objects, name:
     start = file.tell() if file.seekable() else 0
     try:
         archive = zipfile.ZipFile(file, "r")
-    except zipfile.BadZipFile:
+    except Exception:  # BadZipFile, or a damaged directory's UnicodeDecodeError, ValueError, ...
         file.seek(start)
         head = file.read(4)
         file.seek(start)
@@ -366,12 +416,14 @@ def _load_from_open_file(file: IO[bytes], load_data: bool, custom_objects, name:
                                  "zip archive") from None
         return _load_pickle(file, name, load_data, custom_objects, trust, defaults)
     with archive:
+        check_format_version(archive.comment, name)
         names = archive.namelist()
         data = None
         if "data" in names and load_data:
             try:
                 text = archive.read("data").decode()
-            except (zipfile.BadZipFile, UnicodeDecodeError, OSError, EOFError) as error:
+            except Exception as error:  # BadZipFile (CRC), UnicodeDecodeError, a damaged header's
+                # NotImplementedError (compression method) or RuntimeError (encryption flag), ...
                 raise ModelFileError(f"Could not load model file {name}: its 'data' entry cannot be "
                                      f"read ({type(error).__name__}: {error})") from error
             data = json_to_data(text, custom_objects=custom_objects, trust=trust, file_name=name,

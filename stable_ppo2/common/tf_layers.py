@@ -379,3 +379,8 @@ def seq_to_batch(tensor_sequence):
         return np.reshape(np.swapaxes(tensor_sequence, 0, 1), [-1] + features)
     swapped = tf.transpose(tensor_sequence, [1, 0] + list(range(2, len(features) + 2)))
     return tf.reshape(swapped, [-1] + features)
+
+
+def lnlstm(input_tensor, mask_tensor, cell_state_hidden, scope: str, n_hidden: int, init_scale: float = 1.0):
+    """SB2's layer-normalised LSTM: :func:`lstm` with ``layer_norm=True``."""
+    return lstm(input_tensor, mask_tensor, cell_state_hidden, scope, n_hidden, init_scale=init_scale, layer_norm=True)

@@ -69,3 +69,131 @@ def is_image(space_or_array) -> bool:
     if len(shape) == 4:
         shape = shape[1:]
     return len(shape) == 3 and shape[-1] in (1, 3, 4)
+
+
+# ------------------------------------------------------------------------------------------------
+# SB2's other ``common.tf_util`` helpers that still mean something without TF1 graphs and sessions
+# (``make_session``, ``function``, ``initialize``, ``SetFromFlat``, ... have no TF2 counterpart).
+
+def batch_to_seq(tensor_batch, n_batch, n_steps, flat=False):
+    """SB2's ``batch_to_seq``: env-major ``[n_batch * n_steps, ...]`` -> time-major ``[n_steps, n_batch, ...]``.
+
+    Returns one tensor (or numpy array) instead of SB2's list of ``n_steps`` tensors; indexing it by step
+    gives SB2's list items, and ``stable_ppo2.common.tf_layers.lstm`` takes it as is. ``flat`` is accepted:
+    1-D inputs (masks) give ``[n_steps, n_batch]`` either way.
+    """
+    from stable_ppo2.common.tf_layers import batch_to_seq as _batch_to_seq
+
+    return _batch_to_seq(tensor_batch, n_batch, n_steps)
+
+
+def seq_to_batch(tensor_sequence, flat=False):
+    """SB2's ``seq_to_batch``: time-major ``[n_steps, n_batch, ...]`` (a tensor, or SB2's list of per-step
+    tensors) -> env-major ``[n_batch * n_steps, ...]``."""
+    import numpy as np
+
+    from stable_ppo2.common.tf_layers import seq_to_batch as _seq_to_batch
+
+    if isinstance(tensor_sequence, (list, tuple)):
+        if all(isinstance(item, np.ndarray) for item in tensor_sequence):
+            tensor_sequence = np.stack(tensor_sequence)
+        else:
+            tensor_sequence = tf.stack(tensor_sequence)
+    return _seq_to_batch(tensor_sequence)
+
+
+def total_episode_reward_logger(rew_acc, rewards, masks, writer, steps):
+    """SB2's ``episode_reward`` TensorBoard logger (see ``stable_ppo2.common.tensorboard``)."""
+    from stable_ppo2.common.tensorboard import total_episode_reward_logger as _logger
+
+    return _logger(rew_acc, rewards, masks, writer, steps)
+
+
+def check_shape(tensors, shapes):
+    """Assert that each tensor has the matching shape."""
+    for tensor, shape in zip(tensors, shapes):
+        assert tuple(tensor.shape.as_list()) == tuple(shape), \
+            "id " + str(tensor.name if hasattr(tensor, "name") else tensor) + " shape " + str(tensor.shape) + str(shape)
+
+
+def huber_loss(tensor, delta=1.0):
+    """Huber loss of ``tensor`` (elementwise): quadratic below ``delta``, linear above."""
+    return tf.where(tf.abs(tensor) < delta, tf.square(tensor) * 0.5, delta * (tf.abs(tensor) - 0.5 * delta))
+
+
+def sample(logits):
+    """One sample per row of a categorical distribution given by ``logits`` (Gumbel-max, as SB2)."""
+    noise = tf.random.uniform(tf.shape(logits))
+    return tf.argmax(logits - tf.math.log(-tf.math.log(noise)), 1)
+
+
+def calc_entropy(logits):
+    """Entropy of the categorical distributions given by ``logits`` (last axis)."""
+    a_0 = logits - tf.reduce_max(logits, 1, keepdims=True)
+    exp_a_0 = tf.exp(a_0)
+    z_0 = tf.reduce_sum(exp_a_0, 1, keepdims=True)
+    p_0 = exp_a_0 / z_0
+    return tf.reduce_sum(p_0 * (tf.math.log(z_0) - a_0), 1)
+
+
+def mse(pred, target):
+    """Half the squared error, elementwise."""
+    return tf.square(pred - target) / 2.0
+
+
+def avg_norm(tensor):
+    """Mean over the batch of the L2 norms of the rows of ``tensor``."""
+    return tf.reduce_mean(tf.sqrt(tf.reduce_sum(tf.square(tensor), axis=-1)))
+
+
+def gradient_add(grad_1, grad_2, param, verbose=0):
+    """Sum of two gradients, either of which may be None."""
+    if verbose > 1:
+        print([grad_1, grad_2, param.name])
+    if grad_1 is None and grad_2 is None:
+        return None
+    if grad_1 is None:
+        return grad_2
+    if grad_2 is None:
+        return grad_1
+    return grad_1 + grad_2
+
+
+def q_explained_variance(q_pred, q_true):
+    """Explained variance of ``q_pred`` against ``q_true`` (1-D, or 2-D averaged over the last axis)."""
+    _, var_y = tf.nn.moments(q_true, axes=[0, 1])
+    _, var_pred = tf.nn.moments(q_true - q_pred, axes=[0, 1])
+    check_shape([var_y, var_pred], [[]] * 2)
+    return 1.0 - (var_pred / var_y)
+
+
+def var_shape(tensor):
+    """Static shape of ``tensor`` as a list of ints (it must be fully known)."""
+    out = tensor.shape.as_list()
+    assert all(isinstance(a, int) for a in out), "shape function assumes that shape is fully known"
+    return out
+
+
+def numel(tensor):
+    """Number of elements of ``tensor`` (static shape)."""
+    return intprod(var_shape(tensor))
+
+
+def intprod(tensor):
+    """Product of the ints of a shape."""
+    result = 1
+    for dim in tensor:
+        result *= int(dim)
+    return result
+
+
+def flatgrad(loss_fn, var_list, clip_norm=None):
+    """Gradients of ``loss_fn()`` (a callable: TF2 records it on a tape) w.r.t. ``var_list``, flattened into
+    one vector; missing gradients are zeros; each is clipped to ``clip_norm`` if given."""
+    with tf.GradientTape() as tape:
+        loss = loss_fn()
+    grads = tape.gradient(loss, var_list)
+    if clip_norm is not None:
+        grads = [tf.clip_by_norm(grad, clip_norm=clip_norm) if grad is not None else None for grad in grads]
+    return tf.concat([tf.reshape(grad if grad is not None else tf.zeros_like(v), [numel(v)])
+                      for (v, grad) in zip(var_list, grads)], axis=0)

@@ -15,6 +15,7 @@ evaluated at ``frac = 1 - (update - 1) / n_updates``, ``total_timesteps // n_bat
 """
 from __future__ import annotations
 
+import numbers
 import os
 import time
 from typing import Any, Callable, Dict, List, Optional, Union
@@ -38,6 +39,20 @@ Schedule = Union[float, Callable[[float], float]]
 #: first ``learn``. Convolutional networks never use it (XLA's CPU convolution gradients are slow).
 USE_XLA = os.environ.get("STABLE_PPO2_XLA", "1") != "0"
 LOSS_NAMES = ["policy_loss", "value_loss", "policy_entropy", "approxkl", "clipfrac"]
+
+
+def _check_int(name: str, value: Any, minimum: int = 1) -> None:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+
+
+def _check_number(name: str, value: Any, expected: str, valid: Callable[[float], bool]) -> None:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not valid(value):
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+
+
+def _finite_non_negative(value: float) -> bool:
+    return bool(np.isfinite(value)) and value >= 0
 
 
 class Tf1Adam:
@@ -67,6 +82,22 @@ class Tf1Adam:
                 epsilon=self.epsilon, grad=grad, use_locking=False)
         self.beta1_power.assign(self.beta1_power * self.beta1)
         self.beta2_power.assign(self.beta2_power * self.beta2)
+
+
+def _check_schedule_values(update: int, frac: float, learning_rate, cliprange, cliprange_vf) -> None:
+    """The values the schedules gave for this update: finite, and >= 0 but for ``cliprange_vf``."""
+    for name, value, negative_ok in (("learning_rate", learning_rate, False), ("cliprange", cliprange, False),
+                                     ("cliprange_vf", cliprange_vf, True)):
+        if value is None and negative_ok:
+            continue
+        try:  # numbers, numpy scalars and 0-d arrays (what np.float32() takes), not strings or bools
+            number = None if isinstance(value, (str, bytes, bool, np.bool_)) else float(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not np.isfinite(number) or (number < 0 and not negative_ok):
+            expected = "None or a finite number" if negative_ok else "a finite number >= 0"
+            raise ValueError(f"The {name} schedule returned {value!r} at update {update} (progress "
+                             f"remaining {frac:.4g}); expected {expected}.")
 
 
 def swap_and_flatten(arr: np.ndarray) -> np.ndarray:
@@ -193,18 +224,39 @@ class PPO2(ActorCriticRLModel):
 
     # ------------------------------------------------------------------------------ setup
     def _check_hyperparameters(self) -> None:
-        if not isinstance(self.n_steps, (int, np.integer)) or self.n_steps < 1:
-            raise ValueError(f"n_steps must be a positive int, got {self.n_steps!r}")
-        if not isinstance(self.nminibatches, (int, np.integer)) or self.nminibatches < 1:
-            raise ValueError(f"nminibatches must be a positive int, got {self.nminibatches!r}")
-        if not isinstance(self.noptepochs, (int, np.integer)) or self.noptepochs < 1:
-            raise ValueError(f"noptepochs must be a positive int, got {self.noptepochs!r}")
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ValueError(f"gamma must lie in [0, 1], got {self.gamma}")
-        if not 0.0 <= self.lam <= 1.0:
-            raise ValueError(f"lam must lie in [0, 1], got {self.lam}")
+        """ValueError naming the hyperparameter, what it must be and what it is. Schedules
+        (callables) are checked on the values they return, at each update of ``learn``."""
+        for name in ("n_steps", "nminibatches", "noptepochs"):
+            _check_int(name, getattr(self, name))
+        for name in ("n_envs", "n_cpu_tf_sess"):
+            if getattr(self, name) is not None:
+                _check_int(name, getattr(self, name))
+        if self.seed is not None:
+            _check_int("seed", self.seed, minimum=0)
+        if not isinstance(self.verbose, (int, np.integer)):  # bools too (verbose=True)
+            raise ValueError(f"verbose must be an int, got {self.verbose!r}")
+        for name in ("gamma", "lam"):
+            _check_number(name, getattr(self, name), "in [0, 1]", lambda value: 0.0 <= value <= 1.0)
+        for name in ("ent_coef", "vf_coef"):
+            _check_number(name, getattr(self, name), "a finite number >= 0", _finite_non_negative)
+        for name in ("learning_rate", "cliprange"):
+            if not callable(getattr(self, name)):
+                _check_number(name, getattr(self, name), "a finite number >= 0 or a schedule",
+                              _finite_non_negative)
+        if self.cliprange_vf is not None and not callable(self.cliprange_vf):
+            _check_number("cliprange_vf", self.cliprange_vf, "None, a finite number (negative: no "
+                          "value clipping) or a schedule", np.isfinite)
+        if self.max_grad_norm is not None:
+            _check_number("max_grad_norm", self.max_grad_norm, "None (no clipping) or a number > 0",
+                          lambda value: value > 0)
+        if not isinstance(self.policy_kwargs, dict):
+            raise ValueError(f"policy_kwargs must be a dict, got {self.policy_kwargs!r}")
 
     def _check_n_envs(self, n_envs: int) -> None:
+        if self.nminibatches > n_envs * self.n_steps:
+            raise ValueError(f"nminibatches={self.nminibatches} is larger than the batch n_envs * n_steps "
+                             f"= {n_envs} * {self.n_steps} = {n_envs * self.n_steps}: every minibatch "
+                             "needs at least one sample.")
         if getattr(self.policy, "recurrent", False) and n_envs % self.nminibatches != 0:
             raise ValueError(f"Recurrent policies train on whole sequences, one per env: the number of "
                              f"envs ({n_envs}) must be a multiple of nminibatches ({self.nminibatches}).")
@@ -448,6 +500,7 @@ class PPO2(ActorCriticRLModel):
                 lr_now = self.learning_rate(frac)
                 cliprange_now = self.cliprange(frac)
                 cliprange_vf_now = cliprange_vf(frac)
+                _check_schedule_values(update, frac, lr_now, cliprange_now, cliprange_vf_now)
                 t_start = time.time()
                 callback.on_rollout_start()
                 rollout = self.runner.run(callback)

@@ -11,6 +11,7 @@ from stable_ppo2.common.vec_env.subproc_vec_env import SubprocVecEnv
 from stable_ppo2.common.vec_env.vec_check_nan import VecCheckNan
 from stable_ppo2.common.vec_env.vec_frame_stack import VecFrameStack
 from stable_ppo2.common.vec_env.vec_normalize import VecNormalize, sync_envs_normalization, unwrap_vec_normalize
+from stable_ppo2.common.vec_env.vec_video_recorder import VecVideoRecorder
 
 __all__ = [
     "AlreadySteppingError",
@@ -23,6 +24,7 @@ __all__ = [
     "VecEnvWrapper",
     "VecFrameStack",
     "VecNormalize",
+    "VecVideoRecorder",
     "sync_envs_normalization",
     "unwrap_vec_normalize",
 ]

@@ -3,7 +3,9 @@
 A VecEnv steps ``num_envs`` environments as one batch and resets each of them automatically when its episode ends.
 """
 import functools
+import os
 import pickle
+import sys
 import warnings
 from abc import ABC, abstractmethod
 from typing import Any, FrozenSet, Iterable, List, Optional, Sequence, Union
@@ -13,6 +15,13 @@ import numpy as np
 from gymnasium import spaces
 
 Indices = Union[None, int, Iterable[int]]
+
+
+def _display_available() -> bool:
+    """Whether a window can be opened (on Linux: an X11 or Wayland display is set)."""
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
 
 
 class AlreadySteppingError(Exception):
@@ -58,6 +67,7 @@ class VecEnv(ABC):
     """
 
     metadata = {"render.modes": ["human", "rgb_array"]}
+    _warned_no_display = False
 
     def __init__(self, num_envs: int, observation_space: spaces.Space, action_space: spaces.Space) -> None:
         self.num_envs = num_envs
@@ -106,7 +116,13 @@ class VecEnv(ABC):
         raise NotImplementedError
 
     def render(self, mode: str = "human") -> Optional[np.ndarray]:
-        """Tile the environments' images into one; ``'rgb_array'`` returns it, ``'human'`` shows it with OpenCV."""
+        """Tile the environments' images into one; ``'rgb_array'`` returns it, ``'human'`` shows it with OpenCV
+        (and does nothing, with a warning the first time, where there is no display to show it on)."""
+        if mode == "human" and not _display_available():
+            if not VecEnv._warned_no_display:
+                VecEnv._warned_no_display = True
+                warnings.warn("VecEnv.render(mode='human') does nothing: there is no display (DISPLAY is not set)")
+            return None
         try:
             imgs = self.get_images()
         except NotImplementedError:

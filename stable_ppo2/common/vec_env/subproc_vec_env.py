@@ -1,13 +1,26 @@
 """SubprocVecEnv: one worker process per environment, talking over pipes."""
 import multiprocessing as mp
+import signal
+import time
 import traceback
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from multiprocessing.connection import wait as wait_for_any
+from multiprocessing.reduction import ForkingPickler
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from stable_ppo2.common.gym_compat import render_env, to_gymnasium
 from stable_ppo2.common.vec_env.base_vec_env import CloudpickleWrapper, Indices, VecEnv
 from stable_ppo2.common.vec_env.util import AutoResetEnv, stack_obs
+
+
+#: Seconds ``close()`` waits for a worker's pending answer and then for its exit before terminating it.
+CLOSE_TIMEOUT = 5.0
+
+
+class WorkerDiedError(EOFError):
+    """A worker process exited (killed, crashed) while the VecEnv needed it; names the worker and its
+    exit code. The VecEnv cannot be used any more (``close()`` it). An EOFError, as SB2's pipes gave."""
 
 
 class RemoteTraceback(Exception):
@@ -20,28 +33,41 @@ class RemoteTraceback(Exception):
 def _send_error(remote: Any, exc: BaseException) -> None:
     tb_text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     try:
-        remote.send((False, (exc, tb_text)))
-    except Exception:  # the exception itself does not pickle: send its text
-        remote.send((False, (RuntimeError(f"{type(exc).__name__}: {exc}"), tb_text)))
+        message = ForkingPickler.dumps((False, (exc, tb_text)))
+        ForkingPickler.loads(message)  # exceptions whose __init__ needs other arguments do not unpickle
+    except Exception:  # pylint: disable=broad-except  (send its text instead)
+        message = ForkingPickler.dumps((False, (RuntimeError(f"{type(exc).__name__}: {exc}"), tb_text)))
+    remote.send_bytes(message)
 
 
-def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper) -> None:
+def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper,
+            inherited_remotes: Sequence[Any] = ()) -> None:
     """Serve ``(command, data)`` requests for one env until ``close`` or the parent goes away.
 
     Each request is answered by ``(True, result)`` or ``(False, (exception, traceback text))``.
+    The worker ignores SIGINT (Ctrl-C in a terminal reaches the whole process group): the parent
+    handles it and can still use or close its envs. It exits when the pipe reports the parent gone
+    (EOF), so no worker outlives its parent; ``inherited_remotes`` (start method 'fork' only) are
+    the parent's ends of earlier workers' pipes, closed here so that their EOF is not held up.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent_remote.close()
+    for inherited in inherited_remotes:
+        inherited.close()
     try:
         driver = AutoResetEnv(to_gymnasium(env_fn_wrapper.var()))
     except Exception as exc:
-        _send_error(remote, exc)  # answers the parent's first request (get_spaces)
+        try:
+            _send_error(remote, exc)  # answers the parent's first request (get_spaces)
+        except OSError:  # the parent is gone
+            pass
         remote.close()
         return
     env = driver.env
     while True:
         try:
             cmd, data = remote.recv()
-        except (EOFError, KeyboardInterrupt):
+        except (EOFError, OSError, KeyboardInterrupt):  # the parent is gone
             break
         try:
             if cmd == "step":
@@ -53,8 +79,6 @@ def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper)
             elif cmd == "render":
                 result = render_env(env, data)
             elif cmd == "close":
-                env.close()
-                remote.close()
                 break
             elif cmd == "get_spaces":
                 result = (env.observation_space, env.action_space)
@@ -67,9 +91,27 @@ def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper)
                 result = env.set_wrapper_attr(*data)
             else:
                 raise NotImplementedError(f"SubprocVecEnv worker got an unknown command {cmd!r}")
-            remote.send((True, result))
         except Exception as exc:
-            _send_error(remote, exc)
+            answer = exc
+        else:
+            answer = None
+        try:
+            if answer is None:
+                try:
+                    message = ForkingPickler.dumps((True, result))  # what Connection.send does
+                except Exception as exc:  # the result does not pickle: send that error instead
+                    _send_error(remote, exc)
+                else:
+                    remote.send_bytes(message)
+            else:
+                _send_error(remote, answer)
+        except OSError:  # BrokenPipeError, ConnectionResetError: the parent is gone
+            break
+    try:
+        env.close()
+    except Exception:  # pylint: disable=broad-except  (exiting anyway)
+        pass
+    remote.close()
 
 
 def _default_start_method() -> str:
@@ -89,19 +131,30 @@ class SubprocVecEnv(VecEnv):
     def __init__(self, env_fns: Sequence[Callable[[], Any]], start_method: Optional[str] = None) -> None:
         self.waiting = False
         self.closed = False
+        self.remotes: List[Any] = []
+        self.processes: List[Any] = []
+        self._pending: List[int] = []  # answers each worker still owes (an interrupted call leaves some)
+        self._last_cmd: List[str] = []
+        self._dead = {}  # worker index -> why it is gone
         n_envs = len(env_fns)
         ctx = mp.get_context(start_method or _default_start_method())
-        pipes = [ctx.Pipe(duplex=True) for _ in range(n_envs)]
-        self.remotes = [parent_end for parent_end, _ in pipes]
-        self.processes = []
-        for (remote, work_remote), env_fn in zip(pipes, env_fns):
-            process = ctx.Process(target=_worker, args=(work_remote, remote, CloudpickleWrapper(env_fn)), daemon=True)
-            process.start()
-            self.processes.append(process)
-            work_remote.close()
+        fork = ctx.get_start_method() == "fork"
         try:
+            for env_fn in env_fns:
+                # One pipe at a time, its worker end closed here once the worker has it: no other
+                # process holds a worker end, so a dead worker's pipe reports EOF.
+                remote, work_remote = ctx.Pipe(duplex=True)
+                inherited = list(self.remotes) if fork else []
+                process = ctx.Process(target=_worker, daemon=True,
+                                      args=(work_remote, remote, CloudpickleWrapper(env_fn), inherited))
+                process.start()
+                work_remote.close()
+                self.remotes.append(remote)
+                self.processes.append(process)
+                self._pending.append(0)
+                self._last_cmd.append("")
             self._send_all("get_spaces", [None] * n_envs)
-            observation_space, action_space = self._recv_all(self.remotes)[0]
+            observation_space, action_space = self._recv_all(range(n_envs))[0]
         except BaseException:
             self.close()
             raise
@@ -113,80 +166,155 @@ class SubprocVecEnv(VecEnv):
 
     def step_wait(self) -> Tuple[Any, np.ndarray, np.ndarray, Tuple[dict, ...]]:
         self.waiting = False
-        results = self._recv_all(self.remotes)
+        results = self._recv_all(range(len(self.remotes)))
         obs, rews, dones, infos = zip(*results)
         return stack_obs(obs, self.observation_space), np.stack(rews), np.stack(dones), infos
 
     def seed(self, seed: Optional[int] = None) -> List[Optional[int]]:
         self._send_all("seed", [None if seed is None else seed + i for i in range(self.num_envs)])
-        return self._recv_all(self.remotes)
+        return self._recv_all(range(self.num_envs))
 
     def reset(self) -> Any:
         self._send_all("reset", [None] * self.num_envs)
-        return stack_obs(self._recv_all(self.remotes), self.observation_space)
+        return stack_obs(self._recv_all(range(self.num_envs)), self.observation_space)
 
     def close(self) -> None:
-        """Stop the workers; calling it again does nothing."""
+        """Stop the workers; calling it again does nothing.
+
+        Answers still owed (an unfinished or interrupted step) are awaited for at most
+        ``CLOSE_TIMEOUT`` seconds; a worker that has not exited after that is terminated (SIGTERM,
+        then SIGKILL), so ``close()`` returns within seconds even if an env hangs.
+        """
         if self.closed:
             return
         self.closed = True
-        if self.waiting:
-            for remote in self.remotes:
-                self._recv_quietly(remote)
-        for remote in self.remotes:
+        deadline = time.monotonic() + CLOSE_TIMEOUT
+        for index, (remote, process) in enumerate(zip(self.remotes, self.processes)):
             try:
-                remote.send(("close", None))
-            except OSError:  # the worker is already gone
+                while self._pending[index] > 0 and remote.poll(max(0.0, deadline - time.monotonic())):
+                    remote.recv_bytes()
+                    self._pending[index] -= 1
+                if self._pending[index] == 0:
+                    remote.send(("close", None))
+            except (OSError, EOFError):  # the worker is already gone
                 pass
         for process in self.processes:
-            process.join(timeout=5)
+            process.join(timeout=max(0.1, deadline - time.monotonic()))
             if process.is_alive():
                 process.terminate()
+                process.join(timeout=1)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=1)
         for remote in self.remotes:
             remote.close()
+        self.waiting = False
+
+    def __del__(self) -> None:
+        """A VecEnv dropped without ``close()`` still stops its workers."""
+        try:
+            if not getattr(self, "closed", True):
+                self.close()
+        except Exception:  # pylint: disable=broad-except  (interpreter shutdown)
+            pass
 
     def get_images(self) -> Sequence[np.ndarray]:
         self._send_all("render", ["rgb_array"] * self.num_envs)
-        return self._recv_all(self.remotes)
+        return self._recv_all(range(self.num_envs))
 
     def get_attr(self, attr_name: str, indices: Indices = None) -> List[Any]:
-        remotes = self._get_target_remotes(indices)
-        for remote in remotes:
-            remote.send(("get_attr", attr_name))
-        return self._recv_all(remotes)
+        targets = list(self._get_indices(indices))
+        for index in targets:
+            self._send(index, "get_attr", attr_name)
+        return self._recv_all(targets)
 
     def set_attr(self, attr_name: str, value: Any, indices: Indices = None) -> None:
-        remotes = self._get_target_remotes(indices)
-        for remote in remotes:
-            remote.send(("set_attr", (attr_name, value)))
-        self._recv_all(remotes)
+        targets = list(self._get_indices(indices))
+        for index in targets:
+            self._send(index, "set_attr", (attr_name, value))
+        self._recv_all(targets)
 
     def env_method(self, method_name: str, *method_args: Any, indices: Indices = None, **method_kwargs: Any) -> List[Any]:
-        remotes = self._get_target_remotes(indices)
-        for remote in remotes:
-            remote.send(("env_method", (method_name, method_args, method_kwargs)))
-        return self._recv_all(remotes)
+        targets = list(self._get_indices(indices))
+        for index in targets:
+            self._send(index, "env_method", (method_name, method_args, method_kwargs))
+        return self._recv_all(targets)
 
     def _get_target_remotes(self, indices: Indices) -> List[Any]:
         return [self.remotes[i] for i in self._get_indices(indices)]
 
     def _send_all(self, cmd: str, data: Sequence[Any]) -> None:
-        for remote, item in zip(self.remotes, data):
-            remote.send((cmd, item))
+        for index, item in zip(range(len(self.remotes)), data):
+            self._send(index, cmd, item)
 
-    @staticmethod
-    def _recv_all(remotes: Sequence[Any]) -> List[Any]:
-        """Every worker's answer; re-raise the first worker exception once all answers are in (keeps pipes in step)."""
-        answers = [remote.recv() for remote in remotes]
+    def _send(self, index: int, cmd: str, data: Any) -> None:
+        """Send one command to worker ``index``, first reading any answer an interrupted call left."""
+        if self.closed:
+            raise EOFError(f"SubprocVecEnv is closed: cannot send '{cmd}' to worker {index}")
+        if index in self._dead:
+            raise WorkerDiedError(self._dead[index])
+        while self._pending[index] > 0:
+            self._recv(index)  # stale: dropped
+        try:
+            self.remotes[index].send((cmd, data))
+        except OSError as error:  # BrokenPipeError: the worker is gone
+            raise self._worker_died(index, f"before it could be sent '{cmd}'") from error
+        self._pending[index] += 1
+        self._last_cmd[index] = cmd
+
+    def _recv(self, index: int) -> Tuple[bool, Any]:
+        """Worker ``index``'s next answer; WorkerDiedError as soon as its process has exited
+        without one (the process sentinel is watched with the pipe, so this never hangs on a dead
+        worker)."""
+        if self.closed:
+            raise EOFError(f"SubprocVecEnv is closed: no answer to wait for from worker {index}")
+        if index in self._dead:
+            raise WorkerDiedError(self._dead[index])
+        remote, process = self.remotes[index], self.processes[index]
+        while True:
+            ready = wait_for_any([remote, process.sentinel])
+            if remote in ready or remote.poll():
+                try:
+                    answer = remote.recv()
+                except (EOFError, OSError):  # closed by the exiting worker
+                    break
+                self._pending[index] -= 1
+                return answer
+            if process.sentinel in ready:
+                break
+        raise self._worker_died(index, f"while handling '{self._last_cmd[index]}'")
+
+    def _worker_died(self, index: int, when: str) -> WorkerDiedError:
+        process = self.processes[index]
+        process.join(timeout=1)
+        code = process.exitcode
+        if code is None:
+            how = "closed its pipe"
+        elif code < 0:
+            try:
+                how = f"died with exit code {code} (killed by {signal.Signals(-code).name})"
+            except ValueError:
+                how = f"died with exit code {code}"
+        else:
+            how = f"exited with exit code {code}"
+        self._dead[index] = (f"SubprocVecEnv worker {index} (pid {process.pid}) {how} {when}. Its "
+                             "environment is lost: close() this VecEnv and make a new one.")
+        self._pending[index] = 0
+        return WorkerDiedError(self._dead[index])
+
+    def _recv_all(self, indices: Iterable[int]) -> List[Any]:
+        """Every worker's answer; re-raise the first worker exception (or death) once all answers are
+        in (keeps the pipes of the living workers in step)."""
+        answers, died = [], None
+        for index in indices:
+            try:
+                answers.append(self._recv(index))
+            except WorkerDiedError as error:
+                died = died or error
+        if died is not None:
+            raise died
         for ok, payload in answers:
             if not ok:
                 exc, tb_text = payload
                 raise exc from RemoteTraceback(tb_text)
         return [payload for _, payload in answers]
-
-    @staticmethod
-    def _recv_quietly(remote: Any) -> None:
-        try:
-            remote.recv()
-        except (EOFError, OSError):
-            pass
