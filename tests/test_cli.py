@@ -324,9 +324,11 @@ def test_zoo_statistics_load_without_stable_baselines():
 def test_statistics_pickles_cannot_run_code(tmp_path):
     import pickle
 
+    from stable_ppo2.common.safe_pickle import UnsafeFileError
+
     path = tmp_path / "obs_rms.pkl"
     path.write_bytes(pickle.dumps(os.system))
-    with pytest.raises(pickle.UnpicklingError, match="refusing"):
+    with pytest.raises(UnsafeFileError, match="Refusing"):
         load_running_mean_std(str(path))
 
 

@@ -68,6 +68,22 @@ def _check_space_sizes(observation_space, action_space, params) -> None:
                              f"holds {total}")
 
 
+def _check_whole_numbers(values: np.ndarray, upper, what: str, space) -> np.ndarray:
+    """``values`` as int64 once every value is a whole number in ``[0, upper)`` (``upper`` per
+    column for MultiDiscrete); ValueError naming the space and the first offending values."""
+    if values.dtype.kind == "f":
+        fractional = ~np.isfinite(values) | (values != np.floor(np.nan_to_num(values)))
+        if np.any(fractional):
+            raise ValueError(f"Error: {what} for the {space} space must be whole numbers; got "
+                             f"{values[fractional][:5].tolist()}")
+    outside = (values < 0) | (values >= upper)
+    if np.any(outside):
+        high = upper.tolist() if isinstance(upper, np.ndarray) else upper
+        raise ValueError(f"Error: {what} outside the {space} space: got {values[outside][:5].tolist()}, "
+                         f"expected whole numbers in [0, {high})")
+    return values.astype(np.int64)
+
+
 def _constructor_defaults(cls) -> Dict[str, Any]:
     """The default values of ``cls.__init__``'s parameters (fallbacks for unreadable schedules)."""
     import inspect  # pylint: disable=import-outside-toplevel
@@ -461,9 +477,24 @@ class ActorCriticRLModel(BaseRLModel):
         return list(self.params)
 
     def _prepare_observation(self, observation):
-        observation = np.array(observation)
-        vectorized = self._is_vectorized_observation(observation, self.observation_space)
-        observation = observation.reshape((-1,) + tuple(self.observation_space.shape))
+        space = self.observation_space
+        given = type(observation).__name__
+        try:
+            observation = np.array(observation)
+        except (ValueError, TypeError) as error:  # ragged nested lists
+            raise ValueError(f"Error: the observation ({given}) is not an array of numbers, as the "
+                             f"observation space {space} needs: {error}") from error
+        if observation.dtype.kind not in "biuf":
+            raise ValueError(f"Error: the observation space {space} needs numbers (dtype {space.dtype}); "
+                             f"got a {given} that makes an array of dtype {observation.dtype}")
+        vectorized = self._is_vectorized_observation(observation, space)
+        if isinstance(space, spaces.Discrete):
+            _check_whole_numbers(observation, int(space.n), "observations", space)
+        elif isinstance(space, spaces.MultiDiscrete):
+            _check_whole_numbers(observation, space.nvec, "observations", space)
+        elif isinstance(space, spaces.MultiBinary):
+            _check_whole_numbers(observation, 2, "observations", space)
+        observation = observation.reshape((-1,) + tuple(space.shape))
         return observation, vectorized
 
     def _prepare_inputs(self, observation, state, mask):
@@ -521,21 +552,16 @@ class ActorCriticRLModel(BaseRLModel):
         batch = observation.shape[0]
         space = self.action_space
         prob = logprob = None
+        if isinstance(space, SUPPORTED_ACTION_SPACES):
+            actions = self._checked_actions(actions, batch)
         if isinstance(space, spaces.Discrete):
-            actions = actions.reshape((-1,))
-            self._check_action_batch(actions, batch)
             prob = actions_proba[np.arange(actions.shape[0]), actions]
         elif isinstance(space, spaces.MultiDiscrete):
-            actions = actions.reshape((-1, len(space.nvec)))
-            self._check_action_batch(actions, batch)
             prob = np.prod([proba[np.arange(actions.shape[0]), actions[:, i]]
                             for i, proba in enumerate(actions_proba)], axis=0)
         elif isinstance(space, spaces.MultiBinary):
-            actions = actions.reshape((-1, space.n))
-            self._check_action_batch(actions, batch)
             prob = np.prod(actions_proba * actions + (1 - actions_proba) * (1 - actions), axis=1)
         elif isinstance(space, spaces.Box):
-            actions = actions.reshape((-1,) + space.shape)
             mean, std = actions_proba
             logstd = np.log(std)
             n_elts = np.prod(mean.shape[1:])
@@ -550,6 +576,37 @@ class ActorCriticRLModel(BaseRLModel):
         else:
             result = prob if prob is not None else np.exp(logprob)
         return result.reshape((-1, 1))
+
+    def _checked_actions(self, actions: np.ndarray, batch: int) -> np.ndarray:
+        """``actions`` (as given, wrapped in one more axis) with one row per observation, once their
+        dtype, size and values are checked against the action space (Box: one action may be
+        broadcast over the batch, as SB2; its values are not bounded, densities exist everywhere)."""
+        space = self.action_space
+        given = actions.shape[1:]
+        if actions.dtype.kind not in "biuf":
+            raise ValueError(f"Error: the action space {space} needs numeric actions; got an array of "
+                             f"dtype {actions.dtype}")
+        if isinstance(space, spaces.Discrete):
+            per_action: tuple = ()
+        elif isinstance(space, spaces.MultiDiscrete):
+            per_action = (len(space.nvec),)
+        else:
+            per_action = tuple(space.shape)
+        width = int(np.prod(per_action))
+        if actions.size == 0 or actions.size % width != 0:
+            raise ValueError(f"Error: actions of shape {given} do not fit the action space {space}: "
+                             f"expected {per_action} for one observation or ({batch}, "
+                             f"{', '.join(map(str, per_action))}) for {batch} observations")
+        actions = actions.reshape((-1,) + per_action)
+        if not (isinstance(space, spaces.Box) and actions.shape[0] == 1):
+            self._check_action_batch(actions, batch)
+        if isinstance(space, spaces.Discrete):
+            return _check_whole_numbers(actions, int(space.n), "actions", space)
+        if isinstance(space, spaces.MultiDiscrete):
+            return _check_whole_numbers(actions, space.nvec, "actions", space)
+        if isinstance(space, spaces.MultiBinary):
+            return _check_whole_numbers(actions, 2, "actions", space)
+        return actions
 
     @staticmethod
     def _check_action_batch(actions: np.ndarray, batch: int) -> None:

@@ -7,49 +7,22 @@ Two layouts are recognised, looked for beside the model:
 - the RL zoo's: ``obs_rms.pkl`` and ``ret_rms.pkl`` (pickled SB2 ``RunningMeanStd`` objects) in a folder
   named after the env or the model (``Acrobot-v1/`` beside ``Acrobot-v1.pkl``), or beside the model.
 
-SB2's ``RunningMeanStd`` pickles are read with an unpickler that builds only numpy arrays and
-:class:`~stable_ppo2.common.running_mean_std.RunningMeanStd`, so they need no ``stable_baselines``
-module and cannot run code.
+SB2's ``RunningMeanStd`` pickles are read with stable_ppo2's safe unpickler
+(:mod:`stable_ppo2.common.safe_pickle`), so they need no ``stable_baselines`` module and cannot run code.
 """
 from __future__ import annotations
 
-import io
 import os
-import pickle
 from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
 from stable_ppo2.common.running_mean_std import RunningMeanStd
-
-#: Globals a RunningMeanStd pickle may name (SB2's class, and numpy's array machinery).
-_ALLOWED_GLOBALS = {
-    ("stable_baselines.common.running_mean_std", "RunningMeanStd"): RunningMeanStd,
-    ("stable_ppo2.common.running_mean_std", "RunningMeanStd"): RunningMeanStd,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-}
-
-
-class _StatsUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _ALLOWED_GLOBALS:
-            return _ALLOWED_GLOBALS[(module, name)]
-        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name in ("_reconstruct", "scalar"):
-            try:
-                from numpy._core import multiarray  # numpy >= 2
-            except ImportError:  # pragma: no cover - numpy 1.x
-                from numpy.core import multiarray
-            return getattr(multiarray, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a statistics file")
-
+from stable_ppo2.common.safe_pickle import load_object_from_path
 
 def load_running_mean_std(path: str) -> RunningMeanStd:
     """A ``RunningMeanStd`` (mean, var, count) from an SB2 ``obs_rms.pkl``/``ret_rms.pkl`` file."""
-    with open(path, "rb") as file:
-        stats = _StatsUnpickler(io.BytesIO(file.read())).load()
-    if not isinstance(stats, RunningMeanStd):
-        raise pickle.UnpicklingError(f"{path} does not hold running mean/std statistics")
+    stats = load_object_from_path(path, expected=(RunningMeanStd,))
     stats.mean = np.asarray(stats.mean, np.float64)
     stats.var = np.asarray(stats.var, np.float64)
     return stats
