@@ -70,9 +70,9 @@ def _summary(config: Any) -> str:
 def _make_train_env(config: Any, monitor_dir: Optional[str], seed: Optional[int]) -> Any:
     from stable_ppo2.common.cmd_util import make_vec_env
     from stable_ppo2.common.vec_env import VecFrameStack, VecNormalize
-    from stable_ppo2.zoo.envs import env_wrapper_for
+    from stable_ppo2.zoo.envs import env_maker, env_wrapper_for
 
-    env = make_vec_env(config.env_id, n_envs=config.n_envs, seed=seed, monitor_dir=monitor_dir,
+    env = make_vec_env(env_maker(config.env_id), n_envs=config.n_envs, seed=seed, monitor_dir=monitor_dir,
                        wrapper_class=env_wrapper_for(config.env_id, config.env_wrapper),
                        env_kwargs=config.env_kwargs or None)
     if config.frame_stack:
@@ -291,7 +291,7 @@ class _FirstEpisodeFrames:
 
 
 def enjoy(args: argparse.Namespace) -> int:
-    from stable_ppo2.zoo.envs import check_env_id, env_wrapper_for
+    from stable_ppo2.zoo.envs import check_env_id, env_maker, env_wrapper_for
     from stable_ppo2.zoo.normalization import find_statistics, wrap_with_statistics
 
     model_path = resolve_model(args.run_or_model)
@@ -316,7 +316,7 @@ def enjoy(args: argparse.Namespace) -> int:
         raise CLIError(f"cannot load the model {model_path}: {_one_line(exc)}", code=RUNTIME_ERROR) from exc
 
     wrappers = []
-    base_wrapper = env_wrapper_for(env_id, info.get("env_wrapper"))
+    base_wrapper = env_wrapper_for(env_id, info.get("env_wrapper"), evaluation=True)
     if base_wrapper is not None:
         wrappers.append(base_wrapper)
     video_dir, frames = None, None
@@ -338,7 +338,7 @@ def enjoy(args: argparse.Namespace) -> int:
     env_kwargs = dict(info.get("env_kwargs") or {})
     if backend is not None:
         env_kwargs["render_mode"] = "rgb_array"
-    env = make_vec_env(env_id, n_envs=1, seed=args.seed, wrapper_class=wrap if wrappers else None,
+    env = make_vec_env(env_maker(env_id), n_envs=1, seed=args.seed, wrapper_class=wrap if wrappers else None,
                        env_kwargs=env_kwargs or None)
     if info.get("frame_stack"):
         env = VecFrameStack(env, int(info["frame_stack"]))

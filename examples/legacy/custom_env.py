@@ -110,6 +110,7 @@ while not done:
     steps += 1
 print("mean reward before {:.2f}, after {:.2f}; the trained agent reaches the goal in {} steps".format(
     mean_before, mean_after, steps))
+assert mean_after > 0.5, "PPO2 did not learn to go left"
 
 # Register the env with gym and make it by id
 gym.envs.register(id='GoLeft-v0', entry_point=GoLeftEnv, max_episode_steps=50, kwargs={'grid_size': 5})

@@ -18,10 +18,11 @@ model.learn(total_timesteps=2048)
 model.save("ppo2_lunar")
 del model
 
-# Load it again (the env is not saved with the model: give it back to evaluate on it)
-model = PPO2.load("ppo2_lunar", env=env)
+# Load it again (the env is not saved with the model)
+model = PPO2.load("ppo2_lunar")
 
-mean_reward, std_reward = evaluate_policy(model, model.get_env(), n_eval_episodes=2)
+# Evaluate the agent on the env
+mean_reward, std_reward = evaluate_policy(model, env, n_eval_episodes=2)
 print("mean reward {:.1f} +/- {:.1f}".format(mean_reward, std_reward))
 
 # Enjoy the trained agent

@@ -8,8 +8,9 @@ Only a return value that *is* ``False`` stops training (as SB2's identity check)
 continues, so legacy functions without a return statement keep training. The public hooks return a real ``bool``.
 """
 import os
+import re
 import warnings
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
 import numpy as np
 
@@ -20,12 +21,14 @@ from stable_ppo2.common.vec_env import DummyVecEnv, VecEnv, sync_envs_normalizat
 __all__ = [
     "BaseCallback",
     "CallbackList",
+    "Checkpoint",
     "CheckpointCallback",
     "ConvertCallback",
     "EvalCallback",
     "EventCallback",
     "EveryNTimesteps",
     "StopTrainingOnRewardThreshold",
+    "latest_checkpoint",
 ]
 
 LegacyCallback = Callable[[Dict[str, Any], Dict[str, Any]], Any]
@@ -235,6 +238,44 @@ class CheckpointCallback(BaseCallback):
                 if self.verbose > 1:
                     print(f"Saving VecNormalize statistics to {path}_vecnormalize.pkl")
         return True
+
+
+class Checkpoint(NamedTuple):
+    """A checkpoint written by :class:`CheckpointCallback`."""
+
+    path: str  #: the model file, ``{save_path}/{name_prefix}_{num_timesteps}_steps.zip``
+    num_timesteps: int  #: the model's ``num_timesteps`` when it was saved
+    vec_normalize_path: Optional[str]  #: the VecNormalize statistics saved with it, or None
+
+
+def latest_checkpoint(save_path: str, name_prefix: str = "rl_model") -> Optional[Checkpoint]:
+    """The checkpoint with the most timesteps that :class:`CheckpointCallback` left in ``save_path``
+    (None if there is none), to resume a run that was killed.
+
+    Saves are atomic, so every checkpoint file is complete (temporary files of an interrupted save
+    are ignored). When the run trained on VecNormalize (some checkpoint has statistics beside it),
+    only checkpoints with their statistics count: a run killed between the two saves falls back to
+    the checkpoint before. ``num_timesteps`` comes from the file name (model files do not store it):
+
+    >>> checkpoint = latest_checkpoint("checkpoints")
+    >>> env = VecNormalize.load(checkpoint.vec_normalize_path, make_env())
+    >>> model = PPO2.load(checkpoint.path, env=env)
+    >>> model.num_timesteps = checkpoint.num_timesteps
+    >>> model.learn(total_timesteps - checkpoint.num_timesteps, reset_num_timesteps=False,
+    ...             callback=CheckpointCallback(save_freq, "checkpoints"))
+    """
+    pattern = re.compile(rf"^{re.escape(name_prefix)}_(\d+)_steps\.zip$")
+    found = []
+    for name in sorted(os.listdir(save_path)) if os.path.isdir(save_path) else []:
+        match = pattern.match(name)
+        if match is None:
+            continue
+        path = os.path.join(save_path, name)
+        stats_path = path[:-len(".zip")] + "_vecnormalize.pkl"
+        found.append(Checkpoint(path, int(match.group(1)), stats_path if os.path.isfile(stats_path) else None))
+    if any(checkpoint.vec_normalize_path for checkpoint in found):
+        found = [checkpoint for checkpoint in found if checkpoint.vec_normalize_path]
+    return max(found, key=lambda checkpoint: checkpoint.num_timesteps, default=None)
 
 
 class EvalCallback(EventCallback):

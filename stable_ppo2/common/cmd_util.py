@@ -128,3 +128,29 @@ def make_atari_env(env_id: str, num_env: int, seed: Optional[int], wrapper_kwarg
     if seed is not None:
         vec_env.seed(seed + start_index)  # gymnasium envs take their seed at the next reset
     return vec_env
+
+
+def arg_parser() -> "argparse.ArgumentParser":
+    """An empty ``argparse.ArgumentParser`` that shows defaults in ``--help``."""
+    import argparse
+
+    return argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+
+def atari_arg_parser() -> "argparse.ArgumentParser":
+    """SB2's parser for ``run_atari``: ``--env BreakoutNoFrameskip-v4 --seed 0 --num-timesteps 10000000``."""
+    parser = arg_parser()
+    parser.add_argument("--env", help="environment ID", default="BreakoutNoFrameskip-v4")
+    parser.add_argument("--seed", help="RNG seed", type=int, default=0)
+    parser.add_argument("--num-timesteps", type=int, default=int(1e7))
+    return parser
+
+
+def mujoco_arg_parser() -> "argparse.ArgumentParser":
+    """SB2's parser for ``run_mujoco``: ``--env Reacher-v2 --seed 0 --num-timesteps 1000000 [--play]``."""
+    parser = arg_parser()
+    parser.add_argument("--env", help="environment ID", type=str, default="Reacher-v2")
+    parser.add_argument("--seed", help="RNG seed", type=int, default=0)
+    parser.add_argument("--num-timesteps", type=int, default=int(1e6))
+    parser.add_argument("--play", default=False, action="store_true")
+    return parser

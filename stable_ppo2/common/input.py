@@ -70,7 +70,9 @@ def preprocess_obs_tf(obs, ob_space, scale: bool = False):
     processed = tf.cast(obs, tf.float32)
     bounds = _scale_bounds(ob_space, scale)
     if bounds is not None:
-        processed = (processed - bounds[0]) / bounds[1]
+        if np.any(bounds[0] != 0):  # x - 0 == x: skipping it saves a pass over the images (same numbers)
+            processed = processed - bounds[0]
+        processed = processed / bounds[1]
     return processed
 
 

@@ -334,7 +334,13 @@ def lstm(input_tensor, mask_tensor, cell_state_hidden, scope: str, n_hidden: int
         input_tensor, mask_tensor = stack(list(input_tensor)), stack(list(mask_tensor))
     n_input = int(input_tensor.shape[-1])
     weights = _lstm_weights(scope, n_input, n_hidden, init_scale, layer_norm)
-    x_projected = ops.matmul(input_tensor, weights["wx"])
+    if numpy_mode:
+        x_projected = ops.matmul(input_tensor, weights["wx"])
+    else:  # one 2-D matmul: a [n_steps, n_env, n_input] @ wx BatchMatMul's gradient made n_steps copies of wx
+        leading = [dim if dim is not None else tf.shape(input_tensor)[axis]
+                   for axis, dim in enumerate(input_tensor.shape[:-1])]
+        x_projected = tf.reshape(tf.matmul(tf.reshape(input_tensor, (-1, n_input)), weights["wx"]),
+                                 leading + [4 * n_hidden])
     if layer_norm:
         x_projected = _layer_norm(ops, x_projected, weights["gx"], weights["bx"])
     cell, hidden = ops.split(cell_state_hidden, 2)

@@ -27,8 +27,8 @@ import os
 import sys
 from typing import Dict, Optional, Sequence
 
-__all__ = ["install", "install_gym", "uninstall", "is_installed", "gym_installed", "register_retired_env_ids",
-           "run_script", "RETIRED_ALGORITHMS", "PPO2_ONLY_MESSAGE"]
+__all__ = ["install", "install_gym", "uninstall", "uninstall_gym", "is_installed", "gym_installed",
+           "register_retired_env_ids", "run_script", "RETIRED_ALGORITHMS", "PPO2_ONLY_MESSAGE"]
 
 #: SB2's other algorithms: class name -> SB2 module.
 RETIRED_ALGORITHMS: Dict[str, str] = {
@@ -158,22 +158,31 @@ def install() -> None:
     register_retired_env_ids()
 
 
-def uninstall() -> None:
-    """Undo :func:`install` and :func:`install_gym` for later imports (modules already imported stay)."""
+def uninstall_gym() -> None:
+    """Undo :func:`install_gym`: ``import gym`` and env ids given as strings behave as before."""
     global _previous_maker
+    if _finder is None or not _finder.gym_enabled:
+        return
+    _finder.gym_enabled = False
+    for name in list(sys.modules):
+        if name == _GYM or name.startswith(_GYM + "."):
+            # the compatibility gym's modules and the gymnasium modules that stood in for gym's
+            if getattr(sys.modules[name], "__name__", "").startswith(("gymnasium", _GYM_PACKAGE)):
+                del sys.modules[name]
+    from stable_ppo2.common import gym_compat
+
+    gym_compat.set_env_id_maker(_previous_maker)
+    _previous_maker = None
+
+
+def uninstall() -> None:
+    """Undo :func:`install` and :func:`install_gym` for later imports (objects already imported stay valid)."""
+    uninstall_gym()
     if _finder is not None and _finder in sys.meta_path:
         sys.meta_path.remove(_finder)
     for name in list(sys.modules):
         if name == _SB2 or name.startswith(_SB2 + "."):
             del sys.modules[name]
-        elif _finder is not None and _finder.gym_enabled and (name == _GYM or name.startswith(_GYM + ".")):
-            del sys.modules[name]
-    if _finder is not None and _finder.gym_enabled:
-        _finder.gym_enabled = False
-        from stable_ppo2.common import gym_compat
-
-        gym_compat.set_env_id_maker(_previous_maker)
-        _previous_maker = None
 
 
 def gym_installed() -> bool:
@@ -259,13 +268,13 @@ def run_script(script: str, args: Sequence[str] = (), gym: Optional[bool] = None
     """
     import runpy
 
+    script_path = os.path.abspath(script)
+    if not os.path.isfile(script_path):
+        raise FileNotFoundError(f"no such script: {script}")
     install()
     if gym or (gym is None and not gym_installed()):
         install_gym(force=bool(gym))
     use_gym = _finder.gym_enabled
-    script_path = os.path.abspath(script)
-    if not os.path.isfile(script_path):
-        raise FileNotFoundError(f"no such script: {script}")
     sys.argv = [script] + list(args)
     # As for `python script.py`: the script's folder replaces the entry for the current directory.
     script_dir = os.path.dirname(script_path)

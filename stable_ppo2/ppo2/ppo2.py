@@ -448,13 +448,21 @@ class PPO2(ActorCriticRLModel):
         states = self.act_model.zero_state(0) if states is None else np.asarray(states, np.float32)
         if minibatch_envs is None:
             minibatch_envs = np.zeros((n_rows, 0), np.int32)
-        losses = self._train_update(
-            np.asarray(obs, dtype=input_dtype(self.observation_space)),
-            np.asarray(returns, np.float32), np.asarray(actions, self.act_model.pdtype.action_dtype),
-            np.asarray(values, np.float32), np.asarray(neglogpacs, np.float32), masks, states,
-            np.asarray(minibatch_indices, np.int32), np.asarray(minibatch_envs, np.int32),
-            np.float32(learning_rate), np.float32(cliprange), np.float32(cliprange_vf)).numpy()
         store = self.act_model.keras_model
+        try:
+            losses = self._train_update(
+                np.asarray(obs, dtype=input_dtype(self.observation_space)),
+                np.asarray(returns, np.float32), np.asarray(actions, self.act_model.pdtype.action_dtype),
+                np.asarray(values, np.float32), np.asarray(neglogpacs, np.float32), masks, states,
+                np.asarray(minibatch_indices, np.int32), np.asarray(minibatch_envs, np.int32),
+                np.float32(learning_rate), np.float32(cliprange), np.float32(cliprange_vf)).numpy()
+        except BaseException:  # Ctrl-C arrives once the update has run: keep the two copies in step
+            values = store.read_variables()
+            if all(np.all(np.isfinite(v)) for v in values.values()):
+                store.sync_numpy(values)
+            else:
+                store.restore_from_numpy()
+            raise
         values = store.read_variables()
         if not (np.all(np.isfinite(losses)) and all(np.all(np.isfinite(v)) for v in values.values())):
             self._undo_non_finite_update(losses)

@@ -1,10 +1,12 @@
-"""Env ids from the SB2 era on gymnasium: renamed versions, optional dependencies, Atari preprocessing.
+"""Env ids from the SB2 era on gymnasium: renamed versions, optional dependencies, Atari preprocessing
+(SB2's wrappers, from :mod:`stable_ppo2.common.atari_wrappers`).
 
 Nothing here imports TensorFlow, so the command line can refuse a bad env id in well under a second.
 """
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 from typing import Any, Callable, Optional
 
@@ -21,7 +23,7 @@ ENV_RENAMES = {
 }
 
 #: Which extra of this package installs what an env family needs.
-EXTRAS = {"box2d": "box2d", "atari": "atari", "ale": "atari", "mujoco": None}
+EXTRAS = {"box2d": "box2d", "atari": "atari", "ale": "atari", "mujoco": "mujoco"}
 
 
 class EnvError(ValueError):
@@ -118,25 +120,37 @@ def load_wrapper(dotted: str) -> Callable[[gymnasium.Env], gymnasium.Env]:
     return wrapper
 
 
-def atari_wrapper(env: gymnasium.Env) -> gymnasium.Env:
-    """Deepmind-style preprocessing on a NoFrameskip env: up to 30 no-ops at reset, 4-frame max-pooled
-    skip, 84x84 greyscale ``(84, 84, 1)`` uint8 observations and rewards clipped to their sign.
+def _make_atari(env_id: str, **kwargs: Any) -> gymnasium.Env:
+    from stable_ppo2.common.atari_wrappers import make_atari
 
-    Unlike SB2's ``wrap_deepmind`` there is no end-of-life episode end and no FIRE at reset.
-    """
-    import numpy as np
-
-    frameskip = getattr(env.unwrapped, "_frameskip", 1)
-    env = gymnasium.wrappers.AtariPreprocessing(env, noop_max=30, frame_skip=4 if frameskip == 1 else 1,
-                                                screen_size=84, grayscale_obs=True, grayscale_newaxis=True)
-    return gymnasium.wrappers.TransformReward(env, lambda reward: float(np.sign(reward)))
+    return make_atari(env_id, **kwargs)
 
 
-def env_wrapper_for(env_id: str, dotted: Optional[str] = None) -> Optional[Callable[[Any], Any]]:
-    """The wrapper applied to each env after its Monitor: the zoo's ``env_wrapper``, and Atari preprocessing."""
-    wrappers = []
+def _wrap_deepmind(env: Any, evaluation: bool = False) -> Any:
+    from stable_ppo2.common.atari_wrappers import wrap_deepmind
+
+    if evaluation:  # whole games and their real scores
+        return wrap_deepmind(env, episode_life=False, clip_rewards=False)
+    return wrap_deepmind(env)
+
+
+def env_maker(env_id: str) -> Any:
+    """What ``make_vec_env`` makes for ``env_id``: the id itself, or for Atari ids SB2's ``make_atari``
+    (no-op reset, 4-frame max-pooled skip), so that the Monitor sits below ``wrap_deepmind`` as in SB2's
+    ``make_atari_env`` and logs unclipped full-game scores."""
     if is_atari(env_id):
-        wrappers.append(atari_wrapper)
+        return functools.partial(_make_atari, env_id)
+    return env_id
+
+
+def env_wrapper_for(env_id: str, dotted: Optional[str] = None,
+                    evaluation: bool = False) -> Optional[Callable[[Any], Any]]:
+    """The wrapper applied to each env after its Monitor: for Atari ids SB2's ``wrap_deepmind`` (end of life
+    ends an episode, FIRE at reset, 84x84 grey frames, rewards clipped to their sign; with ``evaluation``
+    whole games and unclipped rewards), then the zoo's ``env_wrapper``."""
+    wrappers: list = []
+    if is_atari(env_id):
+        wrappers.append(functools.partial(_wrap_deepmind, evaluation=evaluation))
     if dotted:
         wrappers.append(load_wrapper(dotted))
     if not wrappers:

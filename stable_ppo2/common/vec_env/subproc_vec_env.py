@@ -1,11 +1,12 @@
 """SubprocVecEnv: one worker process per environment, talking over pipes."""
+import itertools
 import multiprocessing as mp
 import signal
 import time
 import traceback
 from multiprocessing.connection import wait as wait_for_any
 from multiprocessing.reduction import ForkingPickler
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -30,21 +31,22 @@ class RemoteTraceback(Exception):
         return str(self.args[0])
 
 
-def _send_error(remote: Any, exc: BaseException) -> None:
+def _send_error(remote: Any, seq: int, exc: BaseException) -> None:
     tb_text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     try:
-        message = ForkingPickler.dumps((False, (exc, tb_text)))
+        message = ForkingPickler.dumps((seq, False, (exc, tb_text)))
         ForkingPickler.loads(message)  # exceptions whose __init__ needs other arguments do not unpickle
     except Exception:  # pylint: disable=broad-except  (send its text instead)
-        message = ForkingPickler.dumps((False, (RuntimeError(f"{type(exc).__name__}: {exc}"), tb_text)))
+        message = ForkingPickler.dumps((seq, False, (RuntimeError(f"{type(exc).__name__}: {exc}"), tb_text)))
     remote.send_bytes(message)
 
 
 def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper,
             inherited_remotes: Sequence[Any] = ()) -> None:
-    """Serve ``(command, data)`` requests for one env until ``close`` or the parent goes away.
+    """Serve ``(command, data, seq)`` requests for one env until ``close`` or the parent goes away.
 
-    Each request is answered by ``(True, result)`` or ``(False, (exception, traceback text))``.
+    Each request is answered by ``(seq, True, result)`` or ``(seq, False, (exception, traceback
+    text))``; ``seq`` lets the parent drop answers that a call interrupted by Ctrl-C left behind.
     The worker ignores SIGINT (Ctrl-C in a terminal reaches the whole process group): the parent
     handles it and can still use or close its envs. It exits when the pipe reports the parent gone
     (EOF), so no worker outlives its parent; ``inherited_remotes`` (start method 'fork' only) are
@@ -58,16 +60,17 @@ def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper,
         driver = AutoResetEnv(to_gymnasium(env_fn_wrapper.var()))
     except Exception as exc:
         try:
-            _send_error(remote, exc)  # answers the parent's first request (get_spaces)
-        except OSError:  # the parent is gone
+            _, _, seq = remote.recv()  # the parent's first request (get_spaces) gets the error
+            _send_error(remote, seq, exc)
+        except (EOFError, OSError):  # the parent is gone
             pass
         remote.close()
         return
     env = driver.env
     while True:
         try:
-            cmd, data = remote.recv()
-        except (EOFError, OSError, KeyboardInterrupt):  # the parent is gone
+            cmd, data, seq = remote.recv()
+        except (EOFError, OSError):  # the parent is gone
             break
         try:
             if cmd == "step":
@@ -98,13 +101,13 @@ def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper,
         try:
             if answer is None:
                 try:
-                    message = ForkingPickler.dumps((True, result))  # what Connection.send does
+                    message = ForkingPickler.dumps((seq, True, result))  # what Connection.send does
                 except Exception as exc:  # the result does not pickle: send that error instead
-                    _send_error(remote, exc)
+                    _send_error(remote, seq, exc)
                 else:
                     remote.send_bytes(message)
             else:
-                _send_error(remote, answer)
+                _send_error(remote, seq, answer)
         except OSError:  # BrokenPipeError, ConnectionResetError: the parent is gone
             break
     try:
@@ -124,6 +127,13 @@ class SubprocVecEnv(VecEnv):
     SB2 behaviour kept: rewards come back with the dtype the envs return (usually float64) and infos as a tuple.
     An exception raised in a worker is re-raised here, caused by a :class:`RemoteTraceback` with the worker's traceback.
 
+    Faults: a worker that dies (killed, crashed) makes the call waiting on it raise
+    :class:`WorkerDiedError` (naming the worker, its pid and exit code) at once, never a hang; every
+    later call raises it too. A call interrupted by Ctrl-C (the workers ignore SIGINT) leaves the
+    VecEnv usable: the answer it did not read is dropped. ``close()`` is idempotent and bounded
+    (``CLOSE_TIMEOUT``); workers exit when their parent dies (EOF on their pipe) and are stopped
+    when the VecEnv is garbage-collected unclosed.
+
     :param env_fns: functions that each build one environment (pickled with cloudpickle)
     :param start_method: multiprocessing start method; default ``'forkserver'`` where available, else ``'spawn'``
     """
@@ -133,9 +143,9 @@ class SubprocVecEnv(VecEnv):
         self.closed = False
         self.remotes: List[Any] = []
         self.processes: List[Any] = []
-        self._pending: List[int] = []  # answers each worker still owes (an interrupted call leaves some)
-        self._last_cmd: List[str] = []
-        self._dead = {}  # worker index -> why it is gone
+        self._seq = itertools.count(1)  # numbers every command; workers echo it in their answers
+        self._expected: List[Optional[Tuple[int, str]]] = []  # per worker: (seq, command) awaited
+        self._dead: Dict[int, str] = {}  # worker index -> why it is gone
         n_envs = len(env_fns)
         ctx = mp.get_context(start_method or _default_start_method())
         fork = ctx.get_start_method() == "fork"
@@ -151,8 +161,7 @@ class SubprocVecEnv(VecEnv):
                 work_remote.close()
                 self.remotes.append(remote)
                 self.processes.append(process)
-                self._pending.append(0)
-                self._last_cmd.append("")
+                self._expected.append(None)
             self._send_all("get_spaces", [None] * n_envs)
             observation_space, action_space = self._recv_all(range(n_envs))[0]
         except BaseException:
@@ -181,34 +190,36 @@ class SubprocVecEnv(VecEnv):
     def close(self) -> None:
         """Stop the workers; calling it again does nothing.
 
-        Answers still owed (an unfinished or interrupted step) are awaited for at most
-        ``CLOSE_TIMEOUT`` seconds; a worker that has not exited after that is terminated (SIGTERM,
-        then SIGKILL), so ``close()`` returns within seconds even if an env hangs.
+        Each worker gets ``close`` after whatever it is doing; answers it still sends are read and
+        dropped (so none blocks on a full pipe). A worker that has not exited after
+        ``CLOSE_TIMEOUT`` seconds (an env that hangs) is terminated (SIGTERM, then SIGKILL), so
+        ``close()`` returns within seconds.
         """
         if self.closed:
             return
         self.closed = True
-        deadline = time.monotonic() + CLOSE_TIMEOUT
-        for index, (remote, process) in enumerate(zip(self.remotes, self.processes)):
+        self.waiting = False
+        for remote in self.remotes:
             try:
-                while self._pending[index] > 0 and remote.poll(max(0.0, deadline - time.monotonic())):
-                    remote.recv_bytes()
-                    self._pending[index] -= 1
-                if self._pending[index] == 0:
-                    remote.send(("close", None))
-            except (OSError, EOFError):  # the worker is already gone
+                remote.send(("close", None, 0))
+            except OSError:  # the worker is already gone
                 pass
-        for process in self.processes:
-            process.join(timeout=max(0.1, deadline - time.monotonic()))
+        deadline = time.monotonic() + CLOSE_TIMEOUT
+        for remote, process in zip(self.remotes, self.processes):
+            while process.is_alive() and time.monotonic() < deadline:
+                try:
+                    if remote.poll(0.05):
+                        remote.recv_bytes()
+                except (EOFError, OSError):  # the worker closed its end: it is exiting
+                    process.join(timeout=max(0.0, min(0.05, deadline - time.monotonic())))
             if process.is_alive():
                 process.terminate()
                 process.join(timeout=1)
             if process.is_alive():
                 process.kill()
-                process.join(timeout=1)
+            process.join(timeout=1)
         for remote in self.remotes:
             remote.close()
-        self.waiting = False
 
     def __del__(self) -> None:
         """A VecEnv dropped without ``close()`` still stops its workers."""
@@ -248,41 +259,45 @@ class SubprocVecEnv(VecEnv):
             self._send(index, cmd, item)
 
     def _send(self, index: int, cmd: str, data: Any) -> None:
-        """Send one command to worker ``index``, first reading any answer an interrupted call left."""
+        """Send one command to worker ``index``; its answer is the next one :meth:`_recv` returns."""
         if self.closed:
             raise EOFError(f"SubprocVecEnv is closed: cannot send '{cmd}' to worker {index}")
         if index in self._dead:
             raise WorkerDiedError(self._dead[index])
-        while self._pending[index] > 0:
-            self._recv(index)  # stale: dropped
+        seq = next(self._seq)
         try:
-            self.remotes[index].send((cmd, data))
+            self.remotes[index].send((cmd, data, seq))
         except OSError as error:  # BrokenPipeError: the worker is gone
             raise self._worker_died(index, f"before it could be sent '{cmd}'") from error
-        self._pending[index] += 1
-        self._last_cmd[index] = cmd
+        self._expected[index] = (seq, cmd)
 
     def _recv(self, index: int) -> Tuple[bool, Any]:
-        """Worker ``index``'s next answer; WorkerDiedError as soon as its process has exited
-        without one (the process sentinel is watched with the pipe, so this never hangs on a dead
-        worker)."""
+        """``(ok, payload)``: worker ``index``'s answer to the last command sent to it. Older
+        answers (left by a call that Ctrl-C interrupted) are dropped. WorkerDiedError as soon as
+        the process has exited without answering: its sentinel is watched with the pipe, so this
+        never hangs on a dead worker."""
         if self.closed:
             raise EOFError(f"SubprocVecEnv is closed: no answer to wait for from worker {index}")
         if index in self._dead:
             raise WorkerDiedError(self._dead[index])
+        if self._expected[index] is None:
+            raise RuntimeError(f"SubprocVecEnv worker {index} owes no answer (nothing was sent to it)")
+        seq, cmd = self._expected[index]
         remote, process = self.remotes[index], self.processes[index]
         while True:
             ready = wait_for_any([remote, process.sentinel])
             if remote in ready or remote.poll():
                 try:
-                    answer = remote.recv()
+                    answer_seq, ok, payload = remote.recv()
                 except (EOFError, OSError):  # closed by the exiting worker
                     break
-                self._pending[index] -= 1
-                return answer
+                if answer_seq == seq:
+                    self._expected[index] = None
+                    return ok, payload
+                continue  # an answer nobody waits for any more
             if process.sentinel in ready:
                 break
-        raise self._worker_died(index, f"while handling '{self._last_cmd[index]}'")
+        raise self._worker_died(index, f"while handling '{cmd}'")
 
     def _worker_died(self, index: int, when: str) -> WorkerDiedError:
         process = self.processes[index]
@@ -299,7 +314,6 @@ class SubprocVecEnv(VecEnv):
             how = f"exited with exit code {code}"
         self._dead[index] = (f"SubprocVecEnv worker {index} (pid {process.pid}) {how} {when}. Its "
                              "environment is lost: close() this VecEnv and make a new one.")
-        self._pending[index] = 0
         return WorkerDiedError(self._dead[index])
 
     def _recv_all(self, indices: Iterable[int]) -> List[Any]:

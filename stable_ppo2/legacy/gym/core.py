@@ -109,6 +109,14 @@ class Wrapper(Env):
         return self.env.spec
 
     @property
+    def np_random(self):  # type: ignore[override]
+        return self.env.np_random
+
+    @np_random.setter
+    def np_random(self, value) -> None:
+        self.env.np_random = value
+
+    @property
     def action_space(self):  # type: ignore[override]
         return self.env.action_space if self._action_space is None else self._action_space
 

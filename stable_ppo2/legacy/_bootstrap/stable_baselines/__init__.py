@@ -1,6 +1,8 @@
 """Bootstrap ``stable_baselines`` for processes started by a legacy script (see the folder's ``__init__.py``)."""
 import os as _os
 
-import _stable_ppo2_legacy_boot
+if __name__ == "stable_baselines":  # found on sys.path, not imported as stable_ppo2.legacy._bootstrap.stable_baselines
+    import _stable_ppo2_legacy_boot
 
-_stable_ppo2_legacy_boot.stand_in(__name__, "stable_ppo2.legacy.alias", _os.environ.get("STABLE_PPO2_LEGACY") == "1")
+    _stable_ppo2_legacy_boot.stand_in(__name__, "stable_ppo2.legacy.alias",
+                                      _os.environ.get("STABLE_PPO2_LEGACY") == "1")

@@ -1,0 +1,120 @@
+#!/usr/bin/env python
+"""Learning check: PPO2 CnnPolicy with the RL zoo's Atari settings against the untrained policy.
+
+The env is SB2's: ``VecFrameStack(make_atari_env(ENV, 8, seed), 4)`` (no-op reset, 4-frame max-pooled
+skip, end of life ends an episode, FIRE at reset, 84x84 grey, clipped rewards). The hyperparameters are
+the zoo's ``atari`` entry as ``stable-ppo2 train`` reads it (``stable_ppo2/zoo/ppo2.yml``: n_steps 128,
+nminibatches 4, noptepochs 4, lin_2.5e-4, lin_0.1, ent_coef 0.01, vf_coef 0.5, cliprange_vf -1), with the
+budget of ``--timesteps`` (so the linear schedules decay over it). Returns are the Monitor's full-game,
+unclipped scores.
+
+1. the untrained model (same seed, same construction) plays ``--episodes`` whole games, stochastic
+   actions, on fresh envs (seed + 1000); uniformly random actions likewise;
+2. the model trains; every update's mean return over the last 20 finished games is the curve;
+3. the trained model plays ``--episodes`` games as in 1.
+
+    .bench/venv/bin/python benchmarks/atari_learning.py --env BreakoutNoFrameskip-v4 --timesteps 150000 \
+        --json runs/atari_learning.json
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+
+def play(model, env_id, seed, n_episodes, random_actions=False):
+    """Whole-game returns of ``n_episodes`` games (Monitor's, unclipped), 8 envs, stochastic actions."""
+    from stable_ppo2.common.cmd_util import make_atari_env
+    from stable_ppo2.common.vec_env import VecFrameStack
+
+    env = VecFrameStack(make_atari_env(env_id, 8, seed), 4)
+    rng = np.random.default_rng(seed)
+    obs = env.reset()
+    state, dones = None, np.zeros(8, bool)
+    returns = []
+    while len(returns) < n_episodes:
+        if random_actions:
+            actions = rng.integers(env.action_space.n, size=8)
+        else:
+            actions, state = model.predict(obs, state=state, mask=dones)
+        obs, _rewards, dones, infos = env.step(actions)
+        returns += [info["episode"]["r"] for info in infos if "episode" in info]
+    env.close()
+    return returns[:n_episodes]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="BreakoutNoFrameskip-v4")
+    parser.add_argument("--timesteps", type=int, default=150_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--episodes", type=int, default=24, help="games played before and after training")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+
+    from stable_ppo2 import PPO2
+    from stable_ppo2.common.cmd_util import make_atari_env
+    from stable_ppo2.common.callbacks import BaseCallback
+    from stable_ppo2.common.vec_env import VecFrameStack
+    from stable_ppo2.zoo.hyperparams import load_setting, make_train_config
+
+    setting, source = load_setting(args.env)
+    config = make_train_config(args.env, setting, source, n_timesteps=args.timesteps, seed=args.seed)
+    kwargs = dict(config.model_kwargs)
+    kwargs.pop("verbose", None)
+    print(f"[atari] {args.env}: {config.policy}, {config.n_envs} envs, {source}: {config.raw}", flush=True)
+
+    env = VecFrameStack(make_atari_env(args.env, config.n_envs, args.seed), 4)
+    model = PPO2(config.policy, env, verbose=0, **kwargs)
+
+    t0 = time.time()
+    untrained = play(model, args.env, args.seed + 1000, args.episodes)
+    random_returns = play(None, args.env, args.seed + 2000, args.episodes, random_actions=True)
+    print(f"[atari] untrained: {np.mean(untrained):.2f} +/- {np.std(untrained):.2f}; random actions: "
+          f"{np.mean(random_returns):.2f} +/- {np.std(random_returns):.2f} ({args.episodes} games each, "
+          f"{time.time() - t0:.0f} s)", flush=True)
+
+    curve = []
+
+    class Curve(BaseCallback):
+        def _on_rollout_start(self):  # after the previous update: ep_info_buf holds its games
+            if self.model.num_timesteps > 0:
+                self._on_training_end()
+
+        def _on_training_end(self):
+            returns = [info["r"] for info in list(self.model.ep_info_buf)[-20:]]
+            curve.append((int(self.model.num_timesteps), float(np.mean(returns)) if returns else None,
+                          len(self.model.ep_info_buf), round(time.time() - t1, 1)))
+            if len(curve) % 10 == 0:
+                print(f"[atari] {curve[-1][0]:>7} steps  last-20 mean return {curve[-1][1]}  "
+                      f"({curve[-1][3]:.0f} s)", flush=True)
+
+        def _on_step(self):
+            return True
+
+    t1, cpu1 = time.time(), time.process_time()
+    model.learn(total_timesteps=config.n_timesteps, callback=Curve())
+    train_s, train_cpu = time.time() - t1, time.process_time() - cpu1
+    env.close()
+    trained = play(model, args.env, args.seed + 1000, args.episodes)
+    result = dict(env=args.env, seed=args.seed, timesteps=int(model.num_timesteps), train_s=train_s,
+                  train_cpu_s=train_cpu, steps_per_s=model.num_timesteps / train_s,
+                  untrained=untrained, random=random_returns, trained=trained,
+                  untrained_mean=float(np.mean(untrained)), random_mean=float(np.mean(random_returns)),
+                  trained_mean=float(np.mean(trained)), curve=curve, hyperparams=config.raw)
+    print(f"[atari] trained {model.num_timesteps} steps in {train_s / 60:.1f} min "
+          f"({result['steps_per_s']:.0f} steps/s): {np.mean(trained):.2f} +/- {np.std(trained):.2f} over "
+          f"{args.episodes} games, against {np.mean(untrained):.2f} untrained and {np.mean(random_returns):.2f} "
+          f"random", flush=True)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as file:
+            json.dump(result, file, indent=1, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
