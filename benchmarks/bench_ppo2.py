@@ -33,7 +33,21 @@ REPO = Path(__file__).resolve().parents[1]
 CLEAN_ENV = dict(os.environ)
 LIBS = ("ours", "sb2", "sb3")
 ZOO_CARTPOLE = dict(n_steps=32, nminibatches=1, lam=0.8, gamma=0.98, noptepochs=20, ent_coef=0.0)
-CONFIGS = ("cartpole_zoo", "lstm")  # lstm: MlpLstmPolicy, 4 CartPole envs, SB2's default hyperparameters
+CONFIGS = ("cartpole_zoo", "lstm",  # lstm: MlpLstmPolicy, 4 CartPole envs, SB2's default hyperparameters
+           "cnn_synthetic", "cnnlstm_synthetic", "cnn_pong", "cnnlstm_pong")
+# Atari configs: SB2's ppo2/run_atari.py (8 envs, VecFrameStack 4, n_steps 128, nminibatches 4, noptepochs 4,
+# lam 0.95, gamma 0.99, ent_coef 0.01, lr f * 2.5e-4, cliprange f * 0.1) with CnnPolicy or CnnLstmPolicy, on
+# benchmarks/synthetic_atari.py (uint8 84x84 frames, no emulator) or PongNoFrameskip-v4 (make_atari_env).
+# SB2 side: benchmarks/sb2_atari_fps.py, SB3 side: benchmarks/sb3_atari_fps.py.
+ATARI_RUN = dict(n_steps=128, nminibatches=4, lam=0.95, gamma=0.99, noptepochs=4, ent_coef=.01)
+
+
+def atari_config(config):
+    """``(env, policy)`` of an Atari config (``("synthetic", "cnn")``, ...), or None."""
+    if not config.startswith("cnn"):
+        return None
+    policy, env = config.split("_")
+    return ("synthetic" if env == "synthetic" else "PongNoFrameskip-v4"), ("lstm" if policy == "cnnlstm" else "cnn")
 
 
 def parse_args(argv=None):
@@ -84,7 +98,27 @@ def run_ours(seed, timesteps, eval_episodes, config="cartpole_zoo"):
     from stable_ppo2.common.tf_util import tf
 
     t0 = time.perf_counter()
-    if config == "lstm":
+    atari = atari_config(config)
+    if atari is not None:
+        from stable_ppo2.common.vec_env import DummyVecEnv, VecFrameStack
+
+        env_name, policy = atari
+        if env_name == "synthetic":
+            sys.path.insert(0, str(REPO / "benchmarks"))
+            from stable_ppo2.bench import Monitor
+            from synthetic_atari import make_synthetic_env
+
+            env = DummyVecEnv([lambda: Monitor(make_synthetic_env(), None) for _ in range(8)])
+            env.seed(seed)
+        else:
+            from stable_ppo2.common.cmd_util import make_atari_env
+
+            env = make_atari_env(env_name, 8, seed)
+        env = VecFrameStack(env, 4)
+        model = PPO2({"cnn": "CnnPolicy", "lstm": "CnnLstmPolicy"}[policy], env, learning_rate=linear_schedule(2.5e-4),
+                     cliprange=linear_schedule(0.1), seed=seed, n_cpu_tf_sess=1, verbose=0, **ATARI_RUN)
+        eval_episodes = 0
+    elif config == "lstm":
         env = make_vec_env("CartPole-v1", n_envs=4, seed=seed)
         model = PPO2("MlpLstmPolicy", env, seed=seed, n_cpu_tf_sess=1, verbose=0)
     else:
@@ -166,8 +200,15 @@ def run_subprocess(cmd):
 
 def run_sb2(seed, timesteps, args):
     """Run the original SB2 PPO2 via ppo2_fps.py (TF 1.15 session with one thread)."""
-    if args.config == "lstm":
-        r = json.loads(run_subprocess([str(args.sb2_python), str(REPO / "benchmarks/sb2_lstm_fps.py"),
+    atari = atari_config(args.config)
+    if atari is not None:
+        import ale_py  # its ROMs (same md5 as atari-py's) are lent to atari-py, which ships none
+
+        r = json.loads(run_subprocess([str(args.sb2_python), str(REPO / "benchmarks/sb2_atari_fps.py"),
+                                       "--env", atari[0], "--policy", atari[1], "--seed", str(seed),
+                                       "--timesteps", str(timesteps), "--n-cpu-tf-sess", "1",
+                                       "--rom-dir", os.path.join(os.path.dirname(ale_py.__file__), "roms")]))
+    elif args.config == "lstm":
                                        "--seed", str(seed), "--timesteps", str(timesteps)]))
     else:
         with tempfile.TemporaryDirectory() as tmp:
@@ -177,12 +218,20 @@ def run_sb2(seed, timesteps, args):
                             "--n-cpu-tf-sess", "1", "--json", str(out)])
             r = json.loads(out.read_text().strip().splitlines()[-1])
     return dict(steps=r["collected_timesteps"], build_s=r["build_s"], wall_s=r["learn_wall_s"],
-                cpu_s=r["learn_cpu_s"], last100_return=r["last100_mean_return"],
+                cpu_s=r["learn_cpu_s"], train_s=r.get("train_s"), last100_return=r["last100_mean_return"],
                 episodes=r["n_episodes_in_buf"], eval_return=None, tf=r["tf"])
 
 
 def run_sb3(seed, timesteps, args):
     """Run Stable-Baselines3 PPO via ppo_fps.py (torch with one thread)."""
+    atari = atari_config(args.config)
+    if atari is not None:
+        r = json.loads(run_subprocess([str(args.sb3_python), str(REPO / "benchmarks/sb3_atari_fps.py"),
+                                       "--env", atari[0], "--policy", atari[1], "--seed", str(seed),
+                                       "--timesteps", str(timesteps), "--threads", "1"]))
+        return dict(steps=r["timesteps_done"], build_s=r["setup_s"], wall_s=r["wall_s"], cpu_s=r["cpu_s"],
+                    train_s=r["train_s"], last100_return=r["final_mean_return_100"],
+                    episodes=r["episodes_in_window"], eval_return=None, torch=r["versions"]["torch"])
     r = json.loads(run_subprocess([str(args.sb3_python), str(args.shared / "bench/sb3/ppo_fps.py"),
                                    "--config", "lstm" if args.config == "lstm" else "cartpole-zoo",
                                    "--seed", str(seed), "--threads", "1",
@@ -218,9 +267,11 @@ def run_one(lib, seed, args):
     ev = "" if r["eval_return"] is None else f", eval {r['eval_return']:.1f}"
     if r.get("first_update_s") is not None:
         ev += f" [first update incl. trace/compile {r['first_update_s']:.2f}s, all updates {r['train_s']:.2f}s]"
+    elif r.get("train_s") is not None:
+        ev += f" [all updates {r['train_s']:.2f}s]"
     print(f"[bench] {lib:4s} seed={seed} steps={r['steps']} learn={r['wall_s']:.2f}s "
           f"-> {r['steps_per_s']:.0f} steps/s (cpu {r['cpu_s']:.2f}s, load1m {load:.2f}, other cores {other:.2f}) "
-          f"| last-100 return {r['last100_return']:.1f} ({r['episodes']} eps){ev}", flush=True)
+          f"| last-100 return {fmt(r['last100_return'])} ({r['episodes']} eps){ev}", flush=True)
     return r
 
 
@@ -244,8 +295,9 @@ def summarize(results, libs, seeds):
         med_cpu[lib] = statistics.median(r["steps"] / r["cpu_s"] for r in runs)
         evals = [r["eval_return"] for r in runs if r["eval_return"] is not None]
         cells = [fmt(by[(lib, s)]["steps_per_s"], ".0f") if (lib, s) in by else "-" for s in seeds]
+        returns = [r["last100_return"] for r in runs if r["last100_return"] is not None]
         print(f"| {lib} | " + " | ".join(cells) + f" | {med[lib]:.0f} | {med_cpu[lib]:.0f} | "
-              f"{statistics.mean(r['last100_return'] for r in runs):.1f} | "
+              f"{fmt(statistics.mean(returns) if returns else None)} | "
               f"{fmt(statistics.mean(evals) if evals else None)} |")
     for other in ("sb2", "sb3"):
         if "ours" in med and other in med:

@@ -184,6 +184,13 @@ MODULE_TREE = {
 }
 
 
+if importlib.util.find_spec("cv2") is not None:  # the Atari wrappers need OpenCV
+    MODULE_TREE["stable_baselines.common.atari_wrappers"] = [
+        "make_atari", "wrap_deepmind", "NoopResetEnv", "FireResetEnv", "EpisodicLifeEnv", "MaxAndSkipEnv",
+        "ClipRewardEnv", "WarpFrame", "ScaledFloatFrame", "FrameStack", "LazyFrames"]
+    MODULE_TREE["stable_baselines.common.cmd_util"].append("make_atari_env")
+
+
 @pytest.mark.parametrize("module_name", sorted(MODULE_TREE))
 def test_sb2_module_tree(module_name):
     module = importlib.import_module(module_name)
@@ -704,6 +711,7 @@ SCRIPTS = {
     "save_format.py": ["ppo2_cartpole_legacy.pkl loads with the same parameters: True"],
     "checking_nan.py": ["VecCheckNan: found"],
     "custom_env.py": ["after 1.00"],
+    "atari.py": ["Pong observations: (4, 84, 84, 4)", "continual learning done after 256 steps"],
 }
 FILES = {
     "make_gif.py": ["lander_ppo2.gif"],
@@ -716,6 +724,7 @@ FILES = {
 NEEDS = {
     "save_load_evaluate.py": ["Box2D"], "monitor_training.py": ["Box2D", "matplotlib"],
     "custom_policy.py": ["Box2D"], "make_gif.py": ["Box2D", "imageio"], "record_video.py": ["imageio_ffmpeg"],
+    "atari.py": ["ale_py", "cv2"],
 }
 
 

@@ -19,11 +19,11 @@ def test_retired_mujoco_ids_map_to_v5(old, new):
     assert mujoco_env_id(old) == new
 
 
-def test_missing_mujoco_names_the_extra():
+def test_missing_mujoco_names_the_extra(tmp_path):
     code = ("import sys; sys.modules['mujoco'] = None\n"
             "from stable_ppo2.ppo2.run_mujoco import main\n"
             "main(['--env', 'HalfCheetah-v2', '--num-timesteps', '10'])\n")
-    env = dict(os.environ, OPENAI_LOGDIR=os.path.join(REPO, "runs", "test-missing-mujoco"))
+    env = dict(os.environ, OPENAI_LOGDIR=str(tmp_path))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env,
                           timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]

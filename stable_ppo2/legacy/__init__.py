@@ -113,9 +113,12 @@ class AliasFinder(importlib.abc.MetaPathFinder):
         except ModuleNotFoundError:
             found = None
         if found is None:
-            raise ModuleNotFoundError(
-                f"No module named {fullname!r}: the legacy alias maps it to {target_name!r}, which does not exist "
-                "(stable_ppo2 ports PPO2 and the parts of Stable-Baselines 2 that PPO2 uses)", name=fullname)
+            what = ("stable_ppo2 ports PPO2 and the parts of Stable-Baselines 2 that PPO2 uses"
+                    if fullname.split(".", 1)[0] == _SB2 else
+                    "the old gym API over gymnasium has gym's main classes, make/register, spaces and a few "
+                    "wrappers; see docs/legacy.md")
+            raise ModuleNotFoundError(f"No module named {fullname!r}: the legacy alias maps it to {target_name!r}, "
+                                      f"which does not exist ({what})", name=fullname)
         return importlib.util.spec_from_loader(fullname, _AliasLoader(target_name),
                                                is_package=found.submodule_search_locations is not None)
 

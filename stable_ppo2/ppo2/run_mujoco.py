@@ -57,13 +57,14 @@ def train(env_id: str, num_timesteps: int, seed: int, save_path: Optional[str] =
     """
     import gymnasium
 
+    env_id = mujoco_env_id(env_id)
+    _check_mujoco(env_id)  # before TensorFlow is imported
+
     from stable_ppo2 import PPO2, logger
     from stable_ppo2.bench import Monitor
     from stable_ppo2.common.misc_util import set_global_seeds
     from stable_ppo2.common.vec_env import DummyVecEnv, VecNormalize
 
-    env_id = mujoco_env_id(env_id)
-    _check_mujoco(env_id)
     log_dir = logger.get_dir()
 
     def make_env():
