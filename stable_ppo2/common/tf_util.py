@@ -110,10 +110,11 @@ def total_episode_reward_logger(rew_acc, rewards, masks, writer, steps):
 
 
 def check_shape(tensors, shapes):
-    """Assert that each tensor has the matching shape."""
+    """Raise AssertionError unless every tensor has the matching static shape."""
     for tensor, shape in zip(tensors, shapes):
-        assert tuple(tensor.shape.as_list()) == tuple(shape), \
-            "id " + str(tensor.name if hasattr(tensor, "name") else tensor) + " shape " + str(tensor.shape) + str(shape)
+        actual = tuple(tensor.shape.as_list())
+        if actual != tuple(shape):
+            raise AssertionError(f"{getattr(tensor, 'name', tensor)} has shape {actual}, expected {tuple(shape)}")
 
 
 def huber_loss(tensor, delta=1.0):
@@ -129,11 +130,8 @@ def sample(logits):
 
 def calc_entropy(logits):
     """Entropy of the categorical distributions given by ``logits`` (last axis)."""
-    a_0 = logits - tf.reduce_max(logits, 1, keepdims=True)
-    exp_a_0 = tf.exp(a_0)
-    z_0 = tf.reduce_sum(exp_a_0, 1, keepdims=True)
-    p_0 = exp_a_0 / z_0
-    return tf.reduce_sum(p_0 * (tf.math.log(z_0) - a_0), 1)
+    log_probs = tf.nn.log_softmax(logits, axis=-1)
+    return -tf.reduce_sum(tf.exp(log_probs) * log_probs, axis=-1)
 
 
 def mse(pred, target):
@@ -160,11 +158,9 @@ def gradient_add(grad_1, grad_2, param, verbose=0):
 
 
 def q_explained_variance(q_pred, q_true):
-    """Explained variance of ``q_pred`` against ``q_true`` (1-D, or 2-D averaged over the last axis)."""
-    _, var_y = tf.nn.moments(q_true, axes=[0, 1])
-    _, var_pred = tf.nn.moments(q_true - q_pred, axes=[0, 1])
-    check_shape([var_y, var_pred], [[]] * 2)
-    return 1.0 - (var_pred / var_y)
+    """``1 - Var[q_true - q_pred] / Var[q_true]`` over every element."""
+    residual_variance = tf.math.reduce_variance(q_true - q_pred)
+    return 1.0 - residual_variance / tf.math.reduce_variance(q_true)
 
 
 def var_shape(tensor):
