@@ -4,9 +4,10 @@
 The env is SB2's: ``VecFrameStack(make_atari_env(ENV, 8, seed), 4)`` (no-op reset, 4-frame max-pooled
 skip, end of life ends an episode, FIRE at reset, 84x84 grey, clipped rewards). The hyperparameters are
 the zoo's ``atari`` entry as ``stable-ppo2 train`` reads it (``stable_ppo2/zoo/ppo2.yml``: n_steps 128,
-nminibatches 4, noptepochs 4, lin_2.5e-4, lin_0.1, ent_coef 0.01, vf_coef 0.5, cliprange_vf -1), with the
-budget of ``--timesteps`` (so the linear schedules decay over it). Returns are the Monitor's full-game,
-unclipped scores.
+nminibatches 4, noptepochs 4, lin_2.5e-4, lin_0.1, ent_coef 0.01, vf_coef 0.5, cliprange_vf -1). The
+linear schedules run over the zoo's budget (``--schedule-steps``, 10M): this is the start of the zoo's
+run, not a whole run squeezed into ``--timesteps`` (``--schedule-steps 0`` decays them over
+``--timesteps`` instead). Returns are the Monitor's full-game, unclipped scores.
 
 1. the untrained model (same seed, same construction) plays ``--episodes`` whole games, stochastic
    actions, on fresh envs (seed + 1000); uniformly random actions likewise;
@@ -23,6 +24,17 @@ import sys
 import time
 
 import numpy as np
+
+
+class ZooProgress:
+    """A schedule of the zoo's ``schedule_steps``-step run, evaluated at this shorter run's real progress:
+    ``f`` (1 -> 0 over ``timesteps``) becomes ``1 - (1 - f) * timesteps / schedule_steps``."""
+
+    def __init__(self, schedule, timesteps, schedule_steps):
+        self.schedule, self.share = schedule, timesteps / schedule_steps
+
+    def __call__(self, frac):
+        return self.schedule(1.0 - (1.0 - frac) * self.share)
 
 
 def play(model, env_id, seed, n_episodes, random_actions=False):
@@ -52,6 +64,8 @@ def main(argv=None):
     parser.add_argument("--timesteps", type=int, default=150_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--episodes", type=int, default=24, help="games played before and after training")
+    parser.add_argument("--schedule-steps", type=int, default=None,
+                        help="budget the linear schedules decay over (default: the zoo's n_timesteps; 0: --timesteps)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
 
@@ -65,6 +79,10 @@ def main(argv=None):
     config = make_train_config(args.env, setting, source, n_timesteps=args.timesteps, seed=args.seed)
     kwargs = dict(config.model_kwargs)
     kwargs.pop("verbose", None)
+    schedule_steps = int(setting["n_timesteps"]) if args.schedule_steps is None else args.schedule_steps
+    if schedule_steps:
+        for key in ("learning_rate", "cliprange"):
+            kwargs[key] = ZooProgress(kwargs[key], config.n_timesteps, schedule_steps)
     print(f"[atari] {args.env}: {config.policy}, {config.n_envs} envs, {source}: {config.raw}", flush=True)
 
     env = VecFrameStack(make_atari_env(args.env, config.n_envs, args.seed), 4)
@@ -104,7 +122,8 @@ def main(argv=None):
                   train_cpu_s=train_cpu, steps_per_s=model.num_timesteps / train_s,
                   untrained=untrained, random=random_returns, trained=trained,
                   untrained_mean=float(np.mean(untrained)), random_mean=float(np.mean(random_returns)),
-                  trained_mean=float(np.mean(trained)), curve=curve, hyperparams=config.raw)
+                  trained_mean=float(np.mean(trained)), curve=curve, hyperparams=config.raw,
+                  schedule_steps=schedule_steps)
     print(f"[atari] trained {model.num_timesteps} steps in {train_s / 60:.1f} min "
           f"({result['steps_per_s']:.0f} steps/s): {np.mean(trained):.2f} +/- {np.std(trained):.2f} over "
           f"{args.episodes} games, against {np.mean(untrained):.2f} untrained and {np.mean(random_returns):.2f} "
