@@ -209,6 +209,7 @@ def run_sb2(seed, timesteps, args):
                                        "--timesteps", str(timesteps), "--n-cpu-tf-sess", "1",
                                        "--rom-dir", os.path.join(os.path.dirname(ale_py.__file__), "roms")]))
     elif args.config == "lstm":
+        r = json.loads(run_subprocess([str(args.sb2_python), str(REPO / "benchmarks/sb2_lstm_fps.py"),
                                        "--seed", str(seed), "--timesteps", str(timesteps)]))
     else:
         with tempfile.TemporaryDirectory() as tmp:

@@ -26,6 +26,7 @@ from stable_ppo2 import PPO2
 from stable_ppo2.common.callbacks import BaseCallback, latest_checkpoint
 from stable_ppo2.common.save_util import (FORMAT_VERSION, ModelDataError, ModelFileError, UnsupportedFormatError)
 from stable_ppo2.common.vec_env import DummyVecEnv, VecCheckNan
+from tests.test_nan_updates import RewardTurnsNan
 from tests.helpers import FIXTURES, model_for_spaces
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -242,24 +243,8 @@ def test_set_env_and_load_refuse_envs_with_other_spaces(tmp_path):
 
 # ---------------------------------------------------------------------------------- 2. NaN and inf
 
-class NanRewardAfter(gym.Env):
-    observation_space = spaces.Box(-1, 1, (2,), np.float32)
-    action_space = spaces.Discrete(2)
-
-    def __init__(self, bad_after=20):
-        self.steps, self.bad_after = 0, bad_after
-
-    def reset(self, *, seed=None, options=None):
-        return np.zeros(2, np.float32), {}
-
-    def step(self, action):
-        self.steps += 1
-        reward = np.nan if self.steps > self.bad_after else 1.0
-        return np.full(2, 0.1, np.float32), reward, False, self.steps % 50 == 0, {}
-
-
 def test_vec_check_nan_stops_learn_before_the_nan_reaches_an_update():
-    env = VecCheckNan(DummyVecEnv([lambda: NanRewardAfter(bad_after=10)]), raise_exception=True)
+    env = VecCheckNan(DummyVecEnv([lambda: RewardTurnsNan(bad_after=10)]), raise_exception=True)
     model = model_for_spaces("MlpPolicy", env.observation_space, env.action_space, **TINY)
     model.set_env(env)
     before = model.get_parameters()
@@ -273,7 +258,7 @@ def test_vec_check_nan_stops_learn_before_the_nan_reaches_an_update():
 def test_vec_check_nan_warns_and_the_update_guard_raises():
     """warn mode: one warning, training goes on until the NaN reward poisons an update, which
     raises FloatingPointError and keeps the last good parameters."""
-    env = VecCheckNan(DummyVecEnv([lambda: NanRewardAfter(bad_after=20)]))
+    env = VecCheckNan(DummyVecEnv([lambda: RewardTurnsNan(bad_after=20)]))
     model = model_for_spaces("MlpPolicy", env.observation_space, env.action_space, **TINY)
     model.set_env(env)
     with pytest.warns(UserWarning, match="found nan in rewards"):
