@@ -35,9 +35,9 @@ setup(
         "atari": ["gymnasium[atari]>=1.0,<1.5", "ale-py>=0.9", "opencv-python-headless>=4.8"],
         "box2d": ["gymnasium[box2d]>=1.0,<1.5"],
         "mujoco": ["gymnasium[mujoco]>=1.0,<1.5"],
-        # the tests cover Atari, MuJoCo and image recording too, so they need those extras
+        # the tests cover Atari, MuJoCo, Box2D (legacy scripts) and video recording too
         "tests": ["pytest>=7", "pytest-timeout>=2.1", "pyyaml>=6", "moviepy>=1.0.3", "ale-py>=0.9",
-                  "opencv-python-headless>=4.8", "gymnasium[mujoco]>=1.0,<1.5"],
+                  "opencv-python-headless>=4.8", "gymnasium[mujoco,box2d]>=1.0,<1.5", "imageio-ffmpeg>=0.4"],
         "video": ["moviepy>=1.0.3"],
     },
     license="MIT",

@@ -339,15 +339,9 @@ def _reference(agent):
 
 @pytest.mark.parametrize("agent", ZOO_AGENTS)
 def test_enjoy_zoo_pkl_files(agent, capsys):
-    """``stable-ppo2 enjoy ../shared/sb2-zoo/AGENT.pkl`` scores within one std of SB2's reference.
-
-    Needs SB2 ``.pkl`` loading in ``PPO2.load`` (the model-files issue); a load error is reported as
-    an expected failure with its message (never a silent skip).
-    """
+    """``stable-ppo2 enjoy ../shared/sb2-zoo/AGENT.pkl`` scores within one std of SB2's reference."""
     code, out, err = run_cli(["enjoy", os.path.join(ZOO, f"{agent}.pkl"), "--deterministic", "--episodes", 20],
                              capsys)
-    if code == 1 and "cannot load the model" in err:
-        pytest.xfail(f"PPO2.load cannot read SB2 .pkl files yet (model-files issue): {err.strip()}")
     assert code == 0, err
     mean, _std, _episodes = parse_return(out)
     reference = _reference(agent)

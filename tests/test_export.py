@@ -212,8 +212,7 @@ def exported(export_root):
 def zoo_cartpole(export_root):
     """The RL zoo's SB2 CartPole-v1 agent (2019 ``.pkl``) exported as a SavedModel."""
     path = os.path.join(SB2_ZOO, "CartPole-v1.pkl")
-    if not os.path.isfile(path):
-        pytest.skip(f"no SB2 zoo agent at {path}")
+    assert os.path.isfile(path), f"no SB2 zoo agent at {path}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = PPO2.load(path)
@@ -379,8 +378,7 @@ def test_zoo_cartpole_from_saved_model_alone_scores_500(standalone_report):
 # ------------------------------------------------------------------------------------ command line
 def test_cli_export_folds_in_the_zoo_statistics(tmp_path, capsys):
     model_path = os.path.join(SB2_ZOO, "MountainCarContinuous-v0.pkl")
-    if not os.path.isfile(model_path):
-        pytest.skip(f"no SB2 zoo agent at {model_path}")
+    assert os.path.isfile(model_path), f"no SB2 zoo agent at {model_path}"
     out_dir = str(tmp_path / "mcc")
     assert cli.main(["export", model_path, "--format", "saved_model", out_dir]) == 0
     out = capsys.readouterr().out
