@@ -13,10 +13,10 @@ env = make_atari_env('PongNoFrameskip-v4', num_env=4, seed=0)
 env = VecFrameStack(env, n_stack=4)
 
 model = PPO2('CnnPolicy', env, n_steps=64, verbose=1)
-model.learn(total_timesteps=512)
+model.learn(total_timesteps=256)
 
 obs = env.reset()
-for _ in range(50):
+for _ in range(20):
     action, _states = model.predict(obs)
     obs, rewards, dones, info = env.step(action)
     env.render()
@@ -34,7 +34,7 @@ model.set_env(env)
 model.learn(total_timesteps=256)
 
 obs = env.reset()
-for _ in range(50):
+for _ in range(20):
     action, _states = model.predict(obs)
     obs, rewards, dones, info = env.step(action)
     env.render()
