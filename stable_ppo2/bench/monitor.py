@@ -8,13 +8,30 @@ import json
 import os
 import time
 from glob import glob
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 import gymnasium as gym
 
 from stable_ppo2.common.gym_compat import to_gymnasium
 
-__all__ = ["Monitor", "get_monitor_files", "load_results", "LoadMonitorResultsError"]
+__all__ = ["Monitor", "get_monitor_files", "load_results", "LoadMonitorResultsError", "open_monitor_log"]
+
+
+def open_monitor_log(filename: str, t_start: float, env_id: Optional[str],
+                     fieldnames: Sequence[str]) -> Tuple[TextIO, csv.DictWriter]:
+    """Create a Monitor log (``filename``: a directory, a ``...monitor.csv`` path, or a prefix that gets
+    ``.monitor.csv``) with its JSON first line and CSV header written; return the file and its writer."""
+    if not filename.endswith(Monitor.EXT):
+        if os.path.isdir(filename):
+            filename = os.path.join(filename, Monitor.EXT)
+        else:
+            filename = filename + "." + Monitor.EXT
+    file_handler = open(filename, "wt")
+    file_handler.write("#%s\n" % json.dumps({"t_start": t_start, "env_id": env_id}))
+    writer = csv.DictWriter(file_handler, fieldnames=tuple(fieldnames))
+    writer.writeheader()
+    file_handler.flush()
+    return file_handler, writer
 
 
 class Monitor(gym.Wrapper):
@@ -41,18 +58,9 @@ class Monitor(gym.Wrapper):
             self.file_handler = None
             self.logger: Optional[csv.DictWriter] = None
         else:
-            if not filename.endswith(Monitor.EXT):
-                if os.path.isdir(filename):
-                    filename = os.path.join(filename, Monitor.EXT)
-                else:
-                    filename = filename + "." + Monitor.EXT
             spec = self.env.spec
-            self.file_handler = open(filename, "wt")
-            self.file_handler.write("#%s\n" % json.dumps({"t_start": self.t_start, "env_id": spec and spec.id}))
-            self.logger = csv.DictWriter(self.file_handler,
-                                         fieldnames=("r", "l", "t") + self.reset_keywords + self.info_keywords)
-            self.logger.writeheader()
-            self.file_handler.flush()
+            self.file_handler, self.logger = open_monitor_log(
+                filename, self.t_start, spec and spec.id, ("r", "l", "t") + self.reset_keywords + self.info_keywords)
 
         self.allow_early_resets = allow_early_resets
         self.needs_reset = True

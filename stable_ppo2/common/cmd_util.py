@@ -43,11 +43,19 @@ def make_vec_env(
         otherwise the Monitor keeps its statistics in memory only
     :param wrapper_class: applied to each env after the Monitor
     :param env_kwargs: keyword arguments for the env's constructor
-    :param vec_env_cls: VecEnv class, ``DummyVecEnv`` by default
+    :param vec_env_cls: VecEnv class, ``DummyVecEnv`` by default (``SubprocVecEnv``, ``RayVecEnv``...);
+        ``EnvPoolVecEnv`` makes envpool's envs from ``env_id`` itself (ranks, seeds and Monitor files as
+        here; ``env_kwargs`` go to ``envpool.make``; no ``wrapper_class``)
     :param vec_env_kwargs: keyword arguments for ``vec_env_cls``
     """
     env_kwargs = {} if env_kwargs is None else env_kwargs
     vec_env_kwargs = {} if vec_env_kwargs is None else vec_env_kwargs
+    if getattr(vec_env_cls, "builds_from_env_id", False):  # EnvPoolVecEnv: the VecEnv makes the envs itself
+        if not isinstance(env_id, str) or wrapper_class is not None:
+            raise ValueError(f"{vec_env_cls.__name__} builds its envs from an env id, without Python wrappers: "
+                             f"give an id string and no wrapper_class (got {env_id!r}, {wrapper_class!r})")
+        return vec_env_cls.from_env_id(env_id, n_envs=n_envs, seed=seed, start_index=start_index,
+                                       monitor_dir=monitor_dir, env_kwargs=env_kwargs, **vec_env_kwargs)
     if isinstance(env_id, str):
         _check_env_id(env_id)
 

@@ -7,6 +7,8 @@ from stable_ppo2.common.vec_env.base_vec_env import (
     VecEnvWrapper,
 )
 from stable_ppo2.common.vec_env.dummy_vec_env import DummyVecEnv
+from stable_ppo2.common.vec_env.envpool_vec_env import EnvPoolVecEnv
+from stable_ppo2.common.vec_env.ray_vec_env import RayVecEnv
 from stable_ppo2.common.vec_env.subproc_vec_env import SubprocVecEnv
 from stable_ppo2.common.vec_env.vec_check_nan import VecCheckNan
 from stable_ppo2.common.vec_env.vec_frame_stack import VecFrameStack
@@ -17,7 +19,9 @@ __all__ = [
     "AlreadySteppingError",
     "CloudpickleWrapper",
     "DummyVecEnv",
+    "EnvPoolVecEnv",
     "NotSteppingError",
+    "RayVecEnv",
     "SubprocVecEnv",
     "VecCheckNan",
     "VecEnv",

@@ -53,6 +53,15 @@ def stack_obs(obs_list: Sequence[Any], obs_space: spaces.Space) -> Any:
     return np.stack(obs_list)
 
 
+def concat_obs(batches: Sequence[Any], obs_space: spaces.Space) -> Any:
+    """Join batches of observations (each as :func:`stack_obs` makes them) along the env axis, in order."""
+    if isinstance(obs_space, spaces.Dict):
+        return OrderedDict((key, np.concatenate([batch[key] for batch in batches])) for key in obs_space.spaces)
+    if isinstance(obs_space, spaces.Tuple):
+        return tuple(np.concatenate([batch[i] for batch in batches]) for i in range(len(obs_space.spaces)))
+    return np.concatenate(batches)
+
+
 class AutoResetEnv:
     """One gymnasium env driven with SB2's contract; shared by DummyVecEnv and SubprocVecEnv's workers.
 
