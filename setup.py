@@ -35,9 +35,12 @@ setup(
         "atari": ["gymnasium[atari]>=1.0,<1.5", "ale-py>=0.9", "opencv-python-headless>=4.8"],
         "box2d": ["gymnasium[box2d]>=1.0,<1.5"],
         "mujoco": ["gymnasium[mujoco]>=1.0,<1.5"],
-        # the tests cover Atari, MuJoCo, Box2D (legacy scripts) and video recording too
+        "ray": ["ray>=2.9"],
+        "envpool": ["envpool>=1.2; platform_system != 'Windows'"],
+        # the tests cover Atari, MuJoCo, Box2D (legacy scripts), video recording, Ray and envpool too
         "tests": ["pytest>=7", "pytest-timeout>=2.1", "pyyaml>=6", "moviepy>=1.0.3", "ale-py>=0.9",
-                  "opencv-python-headless>=4.8", "gymnasium[mujoco,box2d]>=1.0,<1.5", "imageio-ffmpeg>=0.4"],
+                  "opencv-python-headless>=4.8", "gymnasium[mujoco,box2d]>=1.0,<1.5", "imageio-ffmpeg>=0.4",
+                  "ray>=2.9", "envpool>=1.2; platform_system != 'Windows'"],
         "video": ["moviepy>=1.0.3"],
     },
     license="MIT",

@@ -67,14 +67,63 @@ def _summary(config: Any) -> str:
     return ", ".join(f"{key}={value}" for key, value in shown.items())
 
 
-def _make_train_env(config: Any, monitor_dir: Optional[str], seed: Optional[int]) -> Any:
+VEC_ENVS = ("dummy", "subproc", "ray", "envpool")
+
+
+def _vec_env_class(args: argparse.Namespace, config: Any) -> Any:
+    """The VecEnv class ``--vec-env`` names (None: DummyVecEnv), after checking it can be used here."""
+    from stable_ppo2.zoo.envs import is_atari
+
+    kind = args.vec_env
+    if args.ray_address is not None and kind != "ray":
+        raise CLIError("--ray-address needs --vec-env ray")
+    if kind == "dummy":
+        return None
+    if kind == "subproc":
+        from stable_ppo2.common.vec_env import SubprocVecEnv
+
+        return SubprocVecEnv
+    if kind == "ray":
+        from stable_ppo2.common.vec_env import RayVecEnv
+        from stable_ppo2.common.vec_env.ray_vec_env import import_ray
+
+        try:
+            import_ray()
+        except ImportError as exc:
+            raise CLIError(str(exc)) from exc
+        return RayVecEnv
+    from stable_ppo2.common.vec_env import EnvPoolVecEnv
+    from stable_ppo2.common.vec_env.envpool_vec_env import import_envpool
+
+    try:
+        envpool = import_envpool()
+    except ImportError as exc:
+        raise CLIError(_one_line(exc)) from exc
+    if is_atari(config.env_id):
+        raise CLIError(f"--vec-env envpool does not run {config.env_id}: envpool's Atari envs do their own "
+                       "preprocessing (channels first), not SB2's; use --vec-env dummy or subproc")
+    if config.env_id not in envpool.list_all_envs():
+        raise CLIError(f"envpool has no env {config.env_id!r}; use --vec-env dummy, subproc or ray")
+    if config.env_wrapper:
+        raise CLIError(f"--vec-env envpool cannot apply the env_wrapper {config.env_wrapper} (envpool's envs are "
+                       "C++); use --vec-env dummy, subproc or ray")
+    return EnvPoolVecEnv
+
+
+def _make_train_env(config: Any, monitor_dir: Optional[str], seed: Optional[int], vec_env_cls: Any = None,
+                    vec_env_kwargs: Optional[Dict[str, Any]] = None) -> Any:
     from stable_ppo2.common.cmd_util import make_vec_env
     from stable_ppo2.common.vec_env import VecFrameStack, VecNormalize
     from stable_ppo2.zoo.envs import env_maker, env_wrapper_for
 
-    env = make_vec_env(env_maker(config.env_id), n_envs=config.n_envs, seed=seed, monitor_dir=monitor_dir,
-                       wrapper_class=env_wrapper_for(config.env_id, config.env_wrapper),
-                       env_kwargs=config.env_kwargs or None)
+    if getattr(vec_env_cls, "builds_from_env_id", False):  # envpool: from the id itself, no Python wrappers
+        env = make_vec_env(config.env_id, n_envs=config.n_envs, seed=seed, monitor_dir=monitor_dir,
+                           env_kwargs=config.env_kwargs or None, vec_env_cls=vec_env_cls)
+    else:
+        env = make_vec_env(env_maker(config.env_id), n_envs=config.n_envs, seed=seed, monitor_dir=monitor_dir,
+                           wrapper_class=env_wrapper_for(config.env_id, config.env_wrapper),
+                           env_kwargs=config.env_kwargs or None, vec_env_cls=vec_env_cls,
+                           vec_env_kwargs=vec_env_kwargs)
     if config.frame_stack:
         env = VecFrameStack(env, config.frame_stack)
     if config.normalize is not None:
@@ -99,15 +148,18 @@ def train(args: argparse.Namespace) -> int:
         print(f"note: the RL zoo has no PPO2 hyperparameters for {env_id}: using PPO2's defaults "
               f"(give --hyperparams FILE.yml to tune them)")
 
+    vec_env_cls = _vec_env_class(args, config)
+    vec_env_kwargs = {"address": args.ray_address} if args.vec_env == "ray" else None
+
     run_dir = new_run_dir(args.log_dir, env_id)
     monitor_dir = os.path.join(run_dir, "monitor")
     _write_run_files(run_dir, args, config, seed)
-    print(f"Training PPO2 on {env_id} for {config.n_timesteps:,} timesteps with {config.n_envs} env(s), "
-          f"seed {seed}; hyperparameters: {source}")
+    print(f"Training PPO2 on {env_id} for {config.n_timesteps:,} timesteps with {config.n_envs} env(s) "
+          f"({args.vec_env}), seed {seed}; hyperparameters: {source}")
     print(f"  {_summary(config)}")
     print(f"run folder: {run_dir}", flush=True)
 
-    env = _make_train_env(config, monitor_dir, seed)
+    env = _make_train_env(config, monitor_dir, seed, vec_env_cls, vec_env_kwargs)
     model_kwargs = dict(config.model_kwargs)
     model_kwargs.pop("verbose", None)
     if "policy_kwargs" in model_kwargs:
@@ -179,7 +231,7 @@ def _write_run_files(run_dir: str, args: argparse.Namespace, config: Any, seed: 
         "env_id": config.env_id, "requested_env_id": args.env_id, "hyperparams": config.source,
         "seed": seed, "n_timesteps": config.n_timesteps, "n_envs": config.n_envs, "policy": config.policy,
         "normalize": config.normalize, "frame_stack": config.frame_stack, "env_wrapper": config.env_wrapper,
-        "env_kwargs": config.env_kwargs, "stable_ppo2": stable_ppo2.__version__,
+        "env_kwargs": config.env_kwargs, "vec_env": args.vec_env, "stable_ppo2": stable_ppo2.__version__,
         "command": [PROG] + list(args.argv), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     with open(os.path.join(run_dir, "run.json"), "w", encoding="utf-8") as file:
@@ -462,6 +514,12 @@ def build_parser() -> argparse.ArgumentParser:
                               help="timesteps to train (default: the zoo's n_timesteps)")
     train_parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     train_parser.add_argument("--n-envs", type=_positive_int, metavar="N", help="parallel envs (default: the zoo's)")
+    train_parser.add_argument("--vec-env", choices=VEC_ENVS, default="dummy",
+                              help="where the envs run: in this process (dummy, default), one process each "
+                                   "(subproc), in Ray actors (ray; docs/scaling.md), or envpool's C++ pool "
+                                   "(envpool; ids envpool has)")
+    train_parser.add_argument("--ray-address", metavar="HOST:PORT",
+                              help="with --vec-env ray: the Ray cluster to use (default: a local one)")
     train_parser.add_argument("--log-dir", default="runs", metavar="DIR",
                               help="where run folders ENV_ID_N are made (default: runs)")
     train_parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs in the run")
