@@ -79,9 +79,11 @@ class EnvBatch:
             driver.env.close()
 
 
-def _normalised_address(address: str) -> str:
-    host, _, port = address.rpartition(":")
-    return f"{'127.0.0.1' if host in ('localhost', '') else host}:{port}"
+def _same_cluster(ray: Any, current: str, requested: str) -> bool:
+    """Whether ``host:port`` addresses name the same GCS; this machine's IP and loopback count as one host."""
+    (host, _, port), (other_host, _, other_port) = current.rpartition(":"), requested.rpartition(":")
+    local = {"", "localhost", "127.0.0.1", ray.util.get_node_ip_address()}
+    return port == other_port and (host == other_host or {host, other_host} <= local)
 
 
 def connect(address: Optional[str] = None, init_kwargs: Optional[Dict[str, Any]] = None) -> Any:
@@ -96,7 +98,7 @@ def connect(address: Optional[str] = None, init_kwargs: Optional[Dict[str, Any]]
     if ray.is_initialized():
         if address not in (None, "auto") and not address.startswith("ray://"):
             current = ray.get_runtime_context().gcs_address
-            if _normalised_address(current) != _normalised_address(address):
+            if not _same_cluster(ray, current, address):
                 raise ValueError(f"Ray is already connected to the cluster at {current}, not {address}: "
                                  "call ray.shutdown() first to use another cluster")
         return ray
@@ -133,12 +135,15 @@ class RayVecEnv(VecEnv):
         :data:`DEFAULT_ACTOR_OPTIONS`
     :param timeout: seconds any call waits for the actors before a TimeoutError naming the envs that
         did not answer; None waits as long as they take (a dead actor is reported either way)
+    :param start_timeout: seconds the actors have to start and build their envs (a cluster without
+        room for them, e.g. too few CPUs for ``actor_options``, would otherwise hang here)
     :param init_kwargs: extra keyword arguments of ``ray.init`` when this VecEnv connects
     """
 
     def __init__(self, env_fns: Sequence[Callable[[], Any]], envs_per_actor: int = 1, address: Optional[str] = None,
                  restart_failed: bool = False, actor_options: Optional[Dict[str, Any]] = None,
-                 timeout: Optional[float] = None, init_kwargs: Optional[Dict[str, Any]] = None) -> None:
+                 timeout: Optional[float] = None, start_timeout: float = 120.0,
+                 init_kwargs: Optional[Dict[str, Any]] = None) -> None:
         if not env_fns:
             raise ValueError("RayVecEnv needs at least one env function")
         if envs_per_actor < 1:
@@ -147,6 +152,7 @@ class RayVecEnv(VecEnv):
         self._env_fns = list(env_fns)
         self.restart_failed = restart_failed
         self.timeout = timeout
+        self.start_timeout = start_timeout
         self.closed = False
         self.waiting = False
         n_envs = len(self._env_fns)
@@ -160,7 +166,8 @@ class RayVecEnv(VecEnv):
         try:
             self._actors = [self._actor_class.remote([self._env_fns[i] for i in envs]) for envs in self.slices]
             self._where = [(0, "?")] * len(self._actors)
-            where = self._run("where", {j: () for j in range(len(self._actors))}, restartable=False)
+            where = self._run("where", {j: () for j in range(len(self._actors))}, restartable=False,
+                              timeout=start_timeout)
             self._where = [where[j] for j in range(len(self._actors))]
             observation_space, action_space = self._run("spaces", {0: ()}, restartable=False)[0]
         except BaseException:
@@ -252,23 +259,29 @@ class RayVecEnv(VecEnv):
         if self._dead:
             raise WorkerDiedError(next(iter(self._dead.values())))
 
-    def _run(self, cmd: str, calls: Dict[int, tuple], restartable: bool = True) -> Dict[int, Any]:
+    def _run(self, cmd: str, calls: Dict[int, tuple], restartable: bool = True,
+             timeout: Optional[float] = None) -> Dict[int, Any]:
         """Call ``cmd(*args)`` on actor ``j`` for each ``j: args``; return ``{j: result}``."""
         self._check_usable(cmd)
         refs = {j: getattr(self._actors[j], cmd).remote(*args) for j, args in calls.items()}
-        return self._gather(cmd, refs, calls if restartable else None)
+        return self._gather(cmd, refs, calls if restartable else None, timeout)
 
-    def _gather(self, cmd: str, refs: Dict[int, Any], calls: Optional[Dict[int, tuple]] = None) -> Dict[int, Any]:
-        """Results of ``refs`` (actor index -> object ref). Dead actors are replaced (``restart_failed``,
-        and ``cmd`` is ``step``, or restartable ``calls`` are given to repeat) or reported by
-        WorkerDiedError; an env's exception is re-raised once every answer is in."""
+    def _gather(self, cmd: str, refs: Dict[int, Any], calls: Optional[Dict[int, tuple]] = None,
+                timeout: Optional[float] = None) -> Dict[int, Any]:
+        """Results of ``refs`` (actor index -> object ref), waiting ``timeout`` (default ``self.timeout``)
+        at most. Dead actors are replaced (``restart_failed``, and ``cmd`` is ``step``, or restartable
+        ``calls`` are given to repeat) or reported by WorkerDiedError; an env's exception is re-raised
+        once every answer is in."""
         ray = self._ray
+        timeout = self.timeout if timeout is None else timeout
         started = time.monotonic()
-        _, pending = ray.wait(list(refs.values()), num_returns=len(refs), timeout=self.timeout)
+        _, pending = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout)
         if pending:
             late = [j for j, ref in refs.items() if ref in pending]
+            hint = (" (did they start? the cluster may lack the resources that actor_options ask for)"
+                    if cmd == "where" else "")
             raise TimeoutError(f"RayVecEnv actors {late} (envs {self._env_list(late)}) did not answer '{cmd}' within "
-                               f"{self.timeout} s")
+                               f"{timeout} s{hint}")
         results: Dict[int, Any] = {}
         dead: Dict[int, BaseException] = {}
         failure: Optional[BaseException] = None
@@ -315,7 +328,7 @@ class RayVecEnv(VecEnv):
         except Exception:  # pylint: disable=broad-except  (it is dead already)
             pass
         self._actors[j] = self._actor_class.remote([self._env_fns[i] for i in self.slices[j]])
-        self._where[j] = self._run("where", {j: ()}, restartable=False)[j]
+        self._where[j] = self._run("where", {j: ()}, restartable=False, timeout=self.start_timeout)[j]
         first_obs = self._run("reset", {j: ()}, restartable=False)[j]
         warnings.warn(f"RayVecEnv actor {j} (pid {pid} on node {node}, envs {self._env_list([j])}) died while "
                       f"handling '{cmd}' ({type(exc).__name__}); replaced by pid {self._where[j][0]} on node "
