@@ -144,12 +144,11 @@ def train(args: argparse.Namespace) -> int:
                                seed=seed)
     if config.frame_stack is None and is_atari(env_id) and "frame_stack" not in config.raw:
         config.frame_stack = 4  # the zoo stacks 4 frames for Atari unless told otherwise
+    vec_env_cls = _vec_env_class(args, config)
+    vec_env_kwargs = {"address": args.ray_address} if args.vec_env == "ray" else None
     if setting is None:
         print(f"note: the RL zoo has no PPO2 hyperparameters for {env_id}: using PPO2's defaults "
               f"(give --hyperparams FILE.yml to tune them)")
-
-    vec_env_cls = _vec_env_class(args, config)
-    vec_env_kwargs = {"address": args.ray_address} if args.vec_env == "ray" else None
 
     run_dir = new_run_dir(args.log_dir, env_id)
     monitor_dir = os.path.join(run_dir, "monitor")
