@@ -275,7 +275,12 @@ class RayVecEnv(VecEnv):
         ray = self._ray
         timeout = self.timeout if timeout is None else timeout
         started = time.monotonic()
-        _, pending = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout)
+        try:  # the common case in one call; any failure is sorted out per actor below
+            return dict(zip(refs, ray.get(list(refs.values()), timeout=timeout)))
+        except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError, ray.exceptions.GetTimeoutError):
+            pass
+        left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+        _, pending = ray.wait(list(refs.values()), num_returns=len(refs), timeout=left)
         if pending:
             late = [j for j, ref in refs.items() if ref in pending]
             hint = (" (did they start? the cluster may lack the resources that actor_options ask for)"
