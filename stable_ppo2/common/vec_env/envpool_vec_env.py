@@ -21,7 +21,7 @@ def import_envpool() -> Any:
         import envpool
     except ImportError as exc:
         raise ImportError("EnvPoolVecEnv needs envpool, which is not installed (or does not import here: "
-                          f"{exc}): pip install 'stable_ppo2[envpool]' (Linux and macOS wheels only)") from exc
+                          f"{exc}): pip install 'stable_ppo2[envpool]' (envpool has no Windows wheels)") from exc
     return envpool
 
 
