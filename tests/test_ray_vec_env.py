@@ -189,6 +189,32 @@ def test_dict_and_tuple_observations(cluster, envs_to_close):
             assert [part.shape[0] for part in parts] == [3, 3]
 
 
+class EchoEnv(gym.Env):
+    """Observes the action it was given (float32 Box of ``shape``); checks it gets a float32 array."""
+
+    def __init__(self, shape):
+        self.observation_space = self.action_space = spaces.Box(-1e6, 1e6, shape, np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        return np.zeros(self.observation_space.shape, np.float32), {}
+
+    def step(self, action):
+        assert isinstance(action, np.ndarray) and action.dtype == np.float32, (type(action), action.dtype)
+        return action.copy(), 0.0, False, False, {}
+
+
+@pytest.mark.parametrize("shape", [(3,), (70, 70)], ids=["small: sent as lists", "large: sent as arrays"])
+def test_arrays_cross_exactly(cluster, envs_to_close, shape):
+    """Actions and observations keep their dtype and exact values, small (packed as lists) or large."""
+    vec_env = RayVecEnv([lambda: EchoEnv(shape) for _ in range(3)], envs_per_actor=2, address=cluster)
+    envs_to_close.append(vec_env)
+    vec_env.reset()
+    actions = np.random.default_rng(0).normal(size=(3,) + shape).astype(np.float32) * 1e3
+    obs = vec_env.step(actions)[0]
+    assert obs.dtype == np.float32 and obs.flags.writeable
+    np.testing.assert_array_equal(obs, actions)
+
+
 def test_env_exception_is_reraised_with_its_class(cluster, envs_to_close):
     vec_env = RayVecEnv([lambda: FailingEnv(5) for _ in range(2)], address=cluster)
     envs_to_close.append(vec_env)
