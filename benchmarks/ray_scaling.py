@@ -127,10 +127,12 @@ def overhead_table(seconds: float) -> str:
         while time.perf_counter() - started < seconds:
             ray.get(actor.where.remote())
             calls += 1
-        results["ray: bare actor method call (ray.get(actor.f.remote()))"] = (time.perf_counter() - started) / calls * 1e6
+        elapsed = time.perf_counter() - started
+        results["ray: bare actor method call (ray.get(actor.f.remote()))"] = elapsed / calls * 1e6
     finally:
         vec_env.close()
-    return "| what | µs per call |\n|---|---|\n" + "\n".join(f"| {name} | {value:,.0f} |" for name, value in results.items())
+    rows = "\n".join(f"| {name} | {value:,.0f} |" for name, value in results.items())
+    return "| what | µs per call |\n|---|---|\n" + rows
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

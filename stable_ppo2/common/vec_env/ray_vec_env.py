@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tu
 import numpy as np
 
 from stable_ppo2.common.gym_compat import render_env, to_gymnasium
-from stable_ppo2.common.vec_env.base_vec_env import Indices, VecEnv
+from stable_ppo2.common.vec_env.base_vec_env import Indices, NotSteppingError, VecEnv
 from stable_ppo2.common.vec_env.subproc_vec_env import WorkerDiedError
 from stable_ppo2.common.vec_env.util import AutoResetEnv, concat_obs, stack_obs
 
@@ -188,12 +188,12 @@ class RayVecEnv(VecEnv):
         self._owner = [(j, i - envs.start) for j, envs in enumerate(self.slices) for i in envs]  # env -> (actor, local)
         self._actor_class = self._ray.remote(EnvBatch).options(**{**DEFAULT_ACTOR_OPTIONS, **(actor_options or {})})
         self._actors: List[Any] = []
-        self._where: List[Tuple[int, str]] = []
+        self._where: List[Tuple[Optional[int], str]] = []  # per actor: (pid, node IP)
         self._dead: Dict[int, str] = {}  # actor index -> why it is gone
         self._step_refs: List[Any] = []
         try:
             self._actors = [self._actor_class.remote([self._env_fns[i] for i in envs]) for envs in self.slices]
-            self._where = [(0, "?")] * len(self._actors)
+            self._where = [(None, "?")] * len(self._actors)  # until they answer
             where = self._run("where", {j: () for j in range(len(self._actors))}, restartable=False,
                               timeout=start_timeout)
             self._where = [where[j] for j in range(len(self._actors))]
@@ -211,12 +211,15 @@ class RayVecEnv(VecEnv):
         self.waiting = True
 
     def step_wait(self) -> Tuple[Any, np.ndarray, np.ndarray, List[dict]]:
+        if not self.waiting:
+            raise NotSteppingError()
         self.waiting = False
         refs, self._step_refs = self._step_refs, []
         results = self._gather("step", dict(enumerate(refs)))
         obs, rewards, dones, infos = zip(*(results[j] for j in range(len(self._actors))))
         return (concat_obs([unpack(batch) for batch in obs], self.observation_space),
-                np.concatenate([unpack(batch) for batch in rewards]), np.concatenate([unpack(batch) for batch in dones]),
+                np.concatenate([unpack(batch) for batch in rewards]),
+                np.concatenate([unpack(batch) for batch in dones]),
                 [info for batch in infos for info in batch])
 
     def reset(self) -> Any:
@@ -267,7 +270,7 @@ class RayVecEnv(VecEnv):
         except Exception:  # pylint: disable=broad-except  (interpreter shutdown)
             pass
 
-    def actor_pids(self) -> List[int]:
+    def actor_pids(self) -> List[Optional[int]]:
         """Process id of each actor (actor ``j`` holds envs ``slices[j]``)."""
         return [pid for pid, _ in self._where]
 
@@ -350,8 +353,8 @@ class RayVecEnv(VecEnv):
         pid, node = self._where[j]
         cause = " ".join(str(exc).split())
         cause = cause if len(cause) <= 400 else cause[:400] + "..."
-        return (f"RayVecEnv actor {j} (pid {pid} on node {node}), holding envs {self._env_list([j])}, died while "
-                f"handling '{cmd}' (reported after {waited:.1f} s): {cause}. Its environments are lost: "
+        return (f"RayVecEnv actor {j} (pid {pid or '?'} on node {node}), holding envs {self._env_list([j])}, "
+                f"died while handling '{cmd}' (reported after {waited:.1f} s): {cause}. Its environments are lost: "
                 "close() this VecEnv and make a new one, or pass restart_failed=True to replace dead actors.")
 
     def _restart(self, j: int, cmd: str, exc: BaseException) -> Any:
@@ -364,7 +367,7 @@ class RayVecEnv(VecEnv):
         self._actors[j] = self._actor_class.remote([self._env_fns[i] for i in self.slices[j]])
         self._where[j] = self._run("where", {j: ()}, restartable=False, timeout=self.start_timeout)[j]
         first_obs = self._run("reset", {j: ()}, restartable=False)[j]
-        warnings.warn(f"RayVecEnv actor {j} (pid {pid} on node {node}, envs {self._env_list([j])}) died while "
+        warnings.warn(f"RayVecEnv actor {j} (pid {pid or '?'} on node {node}, envs {self._env_list([j])}) died while "
                       f"handling '{cmd}' ({type(exc).__name__}); replaced by pid {self._where[j][0]} on node "
                       f"{self._where[j][1]}, its envs reset", RuntimeWarning)
         return first_obs
