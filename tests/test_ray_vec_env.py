@@ -344,3 +344,14 @@ def test_replaced_envs_report_a_cut_episode(cluster, envs_to_close):
 def test_actors_that_cannot_start_time_out_with_a_hint(cluster):
     with pytest.raises(TimeoutError, match="did not answer 'where' within 2.0 s .*lack the resources"):
         RayVecEnv([lambda: StepCountEnv(3)], address=cluster, actor_options={"num_cpus": 64}, start_timeout=2.0)
+
+
+def test_cli_trains_through_the_cluster(cluster, tmp_path, capsys):
+    from tests.test_cli import run_cli
+
+    code, out, err = run_cli(["train", "CartPole-v1", "--vec-env", "ray", "--ray-address", cluster,
+                              "--n-timesteps", 512, "--n-envs", 2, "--log-dir", tmp_path, "--no-progress-bar"], capsys)
+    assert code == 0, err
+    assert "with 2 env(s) (ray)" in out and "trained 512 timesteps" in out
+    assert sorted(path.name for path in (tmp_path / "CartPole-v1_1" / "monitor").iterdir()) == [
+        "0.monitor.csv", "1.monitor.csv"]  # written by the Monitors inside the actors (same machine here)
