@@ -15,7 +15,9 @@ run, not a whole run squeezed into ``--timesteps`` (``--schedule-steps 0`` decay
 3. the trained model plays ``--episodes`` games as in 1.
 
     .bench/venv/bin/python benchmarks/atari_learning.py --env BreakoutNoFrameskip-v4 --timesteps 150000 \
-        --json runs/atari_learning.json
+        --seed 0 --json runs/atari_learning_s0.json
+    .bench/venv/bin/python benchmarks/atari_learning.py --plot docs/images/atari_learning_breakout.png \
+        --from-json runs/atari_learning_s0.json runs/atari_learning_s1.json   # the curves of finished runs
 """
 import argparse
 import json
@@ -58,6 +60,37 @@ def play(model, env_id, seed, n_episodes, random_actions=False):
     return returns[:n_episodes]
 
 
+def plot(results, path):
+    """One figure: each run's curve (last-20 mean game score per update) with its untrained, random and
+    trained evaluations as markers at the start and the end."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for index, result in enumerate(results):
+        color = f"C{index}"
+        steps = [point[0] for point in result["curve"] if point[1] is not None]
+        means = [point[1] for point in result["curve"] if point[1] is not None]
+        ax.plot(steps, means, color=color, label=f"seed {result['seed']}: last-20 training games")
+        ax.errorbar([0], [result["untrained_mean"]], yerr=[np.std(result["untrained"])], fmt="o", color=color,
+                    capsize=3, label=f"seed {result['seed']}: untrained / trained ({len(result['trained'])} games)")
+        ax.errorbar([result["timesteps"]], [result["trained_mean"]], yerr=[np.std(result["trained"])], fmt="s",
+                    color=color, capsize=3)
+    random_mean = float(np.mean([r for result in results for r in result["random"]]))
+    ax.axhline(random_mean, color="grey", linestyle=":", label=f"random actions ({random_mean:.2f})")
+    ax.set_xlabel("timesteps")
+    ax.set_ylabel("game score (unclipped)")
+    ax.set_title(f"PPO2 CnnPolicy, zoo Atari settings, {results[0]['env']}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="BreakoutNoFrameskip-v4")
@@ -66,8 +99,20 @@ def main(argv=None):
     parser.add_argument("--episodes", type=int, default=24, help="games played before and after training")
     parser.add_argument("--schedule-steps", type=int, default=None,
                         help="budget the linear schedules decay over (default: the zoo's n_timesteps; 0: --timesteps)")
-    parser.add_argument("--json", default=None)
+    parser.add_argument("--json", default=None, help="write the results (curve, returns, timings) here")
+    parser.add_argument("--plot", default=None, metavar="OUT.png", help="plot the curve(s) to this PNG")
+    parser.add_argument("--from-json", nargs="+", default=None, metavar="JSON",
+                        help="with --plot: plot these finished runs instead of training")
     args = parser.parse_args(argv)
+    if args.from_json:
+        if not args.plot:
+            parser.error("--from-json needs --plot")
+        results = []
+        for path in args.from_json:
+            with open(path) as file:
+                results.append(json.load(file))
+        plot(results, args.plot)
+        return 0
 
     from stable_ppo2 import PPO2
     from stable_ppo2.common.cmd_util import make_atari_env
@@ -132,6 +177,8 @@ def main(argv=None):
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as file:
             json.dump(result, file, indent=1, default=str)
+    if args.plot:
+        plot([result], args.plot)
     return 0
 
 

@@ -299,6 +299,37 @@ def test_make_atari_env_subprocess_and_wrapper_kwargs():
         env.close()
 
 
+def test_image_observations_stay_uint8_until_the_compiled_code():
+    """Frames reach the rollout step's and the update's TF functions as uint8 (the float cast and the
+    scaling to [0, 1] happen inside them): no float copies of frame stacks in numpy."""
+    from stable_ppo2 import PPO2
+    from stable_ppo2.common.vec_env import VecFrameStack
+
+    env = VecFrameStack(make_atari_env("PongNoFrameskip-v4", 2, 0), 4)
+    model = PPO2("CnnPolicy", env, n_steps=16, nminibatches=2, noptepochs=1, seed=0)
+    policy = model.act_model
+    assert not policy.uses_numpy_forward
+    step_dtypes, update_dtypes = [], []
+    tf_forward, train_on_batch = policy._tf_forward, model.train_on_batch
+
+    def spy_forward(obs, *args):
+        step_dtypes.append(obs.dtype)
+        return tf_forward(obs, *args)
+
+    def spy_update(obs, *args, **kwargs):
+        update_dtypes.append(obs.dtype)
+        return train_on_batch(obs, *args, **kwargs)
+
+    policy._tf_forward, model.train_on_batch = spy_forward, spy_update
+    model.learn(64)
+    env.close()
+    assert len(step_dtypes) == 64 // 2 + 2  # + each rollout's bootstrap value
+    assert set(step_dtypes) == {np.dtype(np.uint8)}
+    assert len(update_dtypes) == 2 and set(update_dtypes) == {np.dtype(np.uint8)}
+    assert tf_forward.input_signature[0].dtype.name == "uint8"
+    assert model._train_update.input_signature[0].dtype.name == "uint8"
+
+
 # ----------------------------------------------------------------------------------- scripts
 def test_run_atari_trains_logs_and_saves(tmp_path):
     """``python -m stable_ppo2.ppo2.run_atari`` on Pong: 2 updates of 8 x 128 steps."""
