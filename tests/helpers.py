@@ -1,6 +1,7 @@
 """Shared test helpers: models built for given spaces, and the paths of the shared reference data."""
 import json
 import os
+import time
 
 import numpy as np
 from gymnasium import spaces
@@ -42,3 +43,27 @@ def model_for_spaces(policy, observation_space, action_space, n_envs=1, **kwargs
 def read_json(path: str) -> dict:
     with open(path) as file:
         return json.load(file)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie counts as exited: its parent may be gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def parent_pid(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+
+def wait_until(condition, timeout: float, poll: float = 0.05) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(poll)
+    return condition()

@@ -23,6 +23,7 @@ from stable_ppo2.common import make_vec_env
 from stable_ppo2.common.callbacks import BaseCallback
 from stable_ppo2.common.vec_env import DummyVecEnv, RayVecEnv
 from stable_ppo2.common.vec_env.subproc_vec_env import WorkerDiedError
+from tests.helpers import parent_pid, process_alive, wait_until
 from tests.test_vec_envs import CustomGymEnv, FailingEnv, StepCountEnv
 
 ray = pytest.importorskip("ray")
@@ -66,36 +67,6 @@ def cluster():
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-@pytest.fixture
-def envs_to_close():
-    made = []
-    yield made
-    for vec_env in made:
-        vec_env.close()
-
-
-def _parent_pid(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as stat:
-        return int(stat.read().rsplit(")", 1)[1].split()[1])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
-
-
 def test_two_nodes_and_actors_on_both(cluster, envs_to_close):
     """The cluster has two live nodes, and the actors (spread by default) run under both nodes' raylets."""
     vec_env = RayVecEnv([lambda: gym.make("CartPole-v1") for _ in range(4)], address=cluster)
@@ -103,7 +74,7 @@ def test_two_nodes_and_actors_on_both(cluster, envs_to_close):
     assert sum(node["Alive"] for node in ray.nodes()) == 2
     pids = vec_env.actor_pids()
     assert len(set(pids)) == 4 and os.getpid() not in pids
-    assert len({_parent_pid(pid) for pid in pids}) == 2  # two raylets, one per node
+    assert len({parent_pid(pid) for pid in pids}) == 2  # two raylets, one per node
 
 
 def _rollout(vec_env, seed, n_steps=120):
@@ -229,7 +200,7 @@ def test_close_releases_the_actors(cluster):
     pids = vec_env.actor_pids()
     vec_env.close()
     vec_env.close()  # idempotent
-    assert _wait_until(lambda: not any(_alive(pid) for pid in pids), timeout=15)
+    assert wait_until(lambda: not any(process_alive(pid) for pid in pids), timeout=15)
     with pytest.raises(EOFError, match="closed"):
         vec_env.reset()
 
@@ -319,7 +290,7 @@ def test_killed_actor_is_replaced_with_restart_failed(cluster):
     with pytest.warns(RuntimeWarning, match=r"actor 1 .*envs 2, 3.* replaced by pid"):
         model = _ppo2_cartpole(RayVecEnv, {"address": cluster, "envs_per_actor": 2, "restart_failed": True},
                                callback=callback)
-    assert callback.killed_pid is not None and not _alive(callback.killed_pid)
+    assert callback.killed_pid is not None and not process_alive(callback.killed_pid)
     assert model.num_timesteps == 2048
     assert len(model.ep_info_buf) > 0
 

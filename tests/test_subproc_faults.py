@@ -21,6 +21,7 @@ from stable_ppo2.common.callbacks import BaseCallback
 from stable_ppo2.common.vec_env import SubprocVecEnv
 from stable_ppo2.common.vec_env import subproc_vec_env
 from stable_ppo2.common.vec_env.subproc_vec_env import RemoteTraceback, WorkerDiedError
+from tests.helpers import process_alive, wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 START_METHODS = [method for method in ("forkserver", "fork", "spawn") if method in mp.get_all_start_methods()]
@@ -55,32 +56,6 @@ class SleepyEnv(gym.Env):
 class NeedsTwoArguments(Exception):
     def __init__(self, first, second):
         super().__init__(f"{first} and {second}")
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie counts as exited: its parent may be gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
-@pytest.fixture
-def envs_to_close():
-    made = []
-    yield made
-    for env in made:
-        env.close()
 
 
 def _make(made, fns, **kwargs):
@@ -202,7 +177,7 @@ def test_dropped_vecenv_stops_its_workers():
     processes = list(env.processes)
     del env
     gc.collect()
-    assert _wait_until(lambda: not any(process.is_alive() for process in processes), 10)
+    assert wait_until(lambda: not any(process.is_alive() for process in processes), 10)
 
 
 PARENT_SCRIPT = textwrap.dedent("""
@@ -236,15 +211,15 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path, start_method, busy):
         line = parent.stdout.readline()
         workers = [int(pid) for pid in line.split()]
         assert len(workers) == 2, line
-        assert all(_alive(pid) for pid in workers)
+        assert all(process_alive(pid) for pid in workers)
         parent.kill()
         parent.wait(timeout=10)
-        assert _wait_until(lambda: not any(_alive(pid) for pid in workers), 10), \
+        assert wait_until(lambda: not any(process_alive(pid) for pid in workers), 10), \
             f"workers still running 10 s after their parent died ({start_method})"
     finally:
         if parent.poll() is None:
             parent.kill()
             parent.wait()
         for pid in workers if "workers" in locals() else []:
-            if _alive(pid):
+            if process_alive(pid):
                 os.kill(pid, signal.SIGKILL)
