@@ -157,9 +157,11 @@ def test_close_is_idempotent_and_bounded_with_a_hung_env(monkeypatch, envs_to_cl
 def test_an_interrupted_wait_leaves_the_vecenv_usable(envs_to_close):
     """Ctrl-C while the parent waits: KeyboardInterrupt, the workers (which ignore SIGINT) live
     on, and the answer the interrupted call left behind is dropped before the next command."""
-    env = _make(envs_to_close, [lambda: SleepyEnv(delay=0.5) for _ in range(2)])
+    env = _make(envs_to_close, [lambda: SleepyEnv(delay=2.0) for _ in range(2)])  # slack for a loaded machine
     env.reset()
-    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+    # to the main thread, which waits: a process-wide signal may land on a thread that other tests left
+    # running (Ray's), and then interrupts nothing until the workers answer
+    threading.Timer(0.2, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT)).start()
     with pytest.raises(KeyboardInterrupt):
         env.step(np.zeros(2, np.int64))
     assert env.get_attr("steps") == [1, 1]
