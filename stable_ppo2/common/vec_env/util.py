@@ -1,6 +1,6 @@
 """Helpers shared by the VecEnvs: observation buffers for Dict/Tuple spaces and SB2's per-env step contract."""
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import gymnasium
 import numpy as np
@@ -44,22 +44,23 @@ def dict_to_obs(obs_space: spaces.Space, obs_dict: Dict[ObsKey, np.ndarray]) -> 
     return obs_dict[None]
 
 
+def _join_obs(parts: Sequence[Any], obs_space: spaces.Space, join: Callable[[List[np.ndarray]], np.ndarray]) -> Any:
+    """Apply ``join`` (``np.stack``, ``np.concatenate``) to each buffer of ``parts``, keeping the space's structure."""
+    if isinstance(obs_space, spaces.Dict):
+        return OrderedDict((key, join([part[key] for part in parts])) for key in obs_space.spaces)
+    if isinstance(obs_space, spaces.Tuple):
+        return tuple(join([part[i] for part in parts]) for i in range(len(obs_space.spaces)))
+    return join(list(parts))
+
+
 def stack_obs(obs_list: Sequence[Any], obs_space: spaces.Space) -> Any:
     """Stack per-env observations into a batch of the same structure (OrderedDict / tuple / array)."""
-    if isinstance(obs_space, spaces.Dict):
-        return OrderedDict((key, np.stack([obs[key] for obs in obs_list])) for key in obs_space.spaces)
-    if isinstance(obs_space, spaces.Tuple):
-        return tuple(np.stack([obs[i] for obs in obs_list]) for i in range(len(obs_space.spaces)))
-    return np.stack(obs_list)
+    return _join_obs(obs_list, obs_space, np.stack)
 
 
 def concat_obs(batches: Sequence[Any], obs_space: spaces.Space) -> Any:
     """Join batches of observations (each as :func:`stack_obs` makes them) along the env axis, in order."""
-    if isinstance(obs_space, spaces.Dict):
-        return OrderedDict((key, np.concatenate([batch[key] for batch in batches])) for key in obs_space.spaces)
-    if isinstance(obs_space, spaces.Tuple):
-        return tuple(np.concatenate([batch[i] for batch in batches]) for i in range(len(obs_space.spaces)))
-    return np.concatenate(batches)
+    return _join_obs(batches, obs_space, np.concatenate)
 
 
 class AutoResetEnv:
