@@ -24,6 +24,7 @@ warnings.filterwarnings("ignore")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from call_timer import time_calls  # noqa: E402
 
 
 def main():
@@ -66,24 +67,14 @@ def main():
                  n_cpu_tf_sess=args.n_cpu_tf_sess)
     build_s = time.time() - t0
 
-    train_s = [0.0]
-    train_step = model._train_step
-
-    def timed_train_step(*a, **kw):
-        t = time.time()
-        try:
-            return train_step(*a, **kw)
-        finally:
-            train_s[0] += time.time() - t
-
-    model._train_step = timed_train_step
+    train_s = time_calls(model, "_train_step")
     cpu0, t1 = time.process_time(), time.time()
     model.learn(total_timesteps=args.timesteps)
     wall_s, cpu_s = time.time() - t1, time.process_time() - cpu0
     returns = [info["r"] for info in model.ep_info_buf]
     env.close()
     print(json.dumps(dict(collected_timesteps=int(model.num_timesteps), build_s=build_s, learn_wall_s=wall_s,
-                          learn_cpu_s=cpu_s, train_s=train_s[0],
+                          learn_cpu_s=cpu_s, train_s=sum(train_s),
                           last100_mean_return=float(np.mean(returns)) if returns else None,
                           n_episodes_in_buf=len(returns), tf=tf.__version__)))
 

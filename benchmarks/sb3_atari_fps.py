@@ -21,6 +21,7 @@ import warnings
 
 warnings.filterwarnings("ignore")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from call_timer import time_calls  # noqa: E402
 
 
 class Linear:
@@ -74,17 +75,7 @@ def main():
             optimizer_kwargs=dict(eps=1e-5)), **hyperparams)
     setup_s = time.time() - t0
 
-    train_s = [0.0]
-    train = model.train
-
-    def timed_train():
-        t = time.time()
-        try:
-            return train()
-        finally:
-            train_s[0] += time.time() - t
-
-    model.train = timed_train
+    train_s = time_calls(model, "train")
     cpu0, t1 = time.process_time(), time.time()
     model.learn(total_timesteps=args.timesteps)
     wall_s, cpu_s = time.time() - t1, time.process_time() - cpu0
@@ -93,7 +84,7 @@ def main():
     import importlib.metadata as metadata
 
     print(json.dumps(dict(timesteps_done=int(model.num_timesteps), setup_s=setup_s, wall_s=wall_s, cpu_s=cpu_s,
-                          train_s=train_s[0], final_mean_return_100=float(np.mean(returns)) if returns else None,
+                          train_s=sum(train_s), final_mean_return_100=float(np.mean(returns)) if returns else None,
                           episodes_in_window=len(returns), eval_mean_return=None,
                           versions=dict(torch=torch.__version__, stable_baselines3=metadata.version("stable_baselines3")))))
 
