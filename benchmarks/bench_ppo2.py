@@ -29,7 +29,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from call_timer import time_calls  # noqa: E402
+from call_timer import timed_learn  # noqa: E402
 # The environment before TensorFlow 2 is imported: TF 2 sets TF2_BEHAVIOR=1 in os.environ, which would
 # switch the SB2 subprocess's TF 1.15 to v2 behaviour and break it.
 CLEAN_ENV = dict(os.environ)
@@ -128,11 +128,8 @@ def run_ours(seed, timesteps, eval_episodes, config="cartpole_zoo"):
                      seed=seed, n_cpu_tf_sess=1, verbose=0, **ZOO_CARTPOLE)
     build_s = time.perf_counter() - t0
 
-    # seconds per train_on_batch call: the first one includes tracing/compiling the update
-    update_s = time_calls(model, "train_on_batch")
-    cpu0, t1 = time.process_time(), time.perf_counter()
-    model.learn(total_timesteps=timesteps)
-    wall_s, cpu_s = time.perf_counter() - t1, time.process_time() - cpu0
+    # update_s: seconds per train_on_batch call; the first one includes tracing/compiling the update
+    wall_s, cpu_s, update_s = timed_learn(model, timesteps, "train_on_batch")
 
     returns = [info["r"] for info in model.ep_info_buf]
     eval_mean = None

@@ -16,3 +16,11 @@ def time_calls(obj, name):
 
     setattr(obj, name, timed)
     return seconds
+
+
+def timed_learn(model, total_timesteps, update_method):
+    """``model.learn(total_timesteps)`` timed: ``(wall s, process CPU s, seconds of each update_method call)``."""
+    update_seconds = time_calls(model, update_method)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    model.learn(total_timesteps=total_timesteps)
+    return time.perf_counter() - wall0, time.process_time() - cpu0, update_seconds

@@ -24,7 +24,7 @@ warnings.filterwarnings("ignore")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from call_timer import time_calls  # noqa: E402
+from call_timer import timed_learn  # noqa: E402
 
 
 def main():
@@ -67,10 +67,7 @@ def main():
                  n_cpu_tf_sess=args.n_cpu_tf_sess)
     build_s = time.time() - t0
 
-    train_s = time_calls(model, "_train_step")
-    cpu0, t1 = time.process_time(), time.time()
-    model.learn(total_timesteps=args.timesteps)
-    wall_s, cpu_s = time.time() - t1, time.process_time() - cpu0
+    wall_s, cpu_s, train_s = timed_learn(model, args.timesteps, "_train_step")
     returns = [info["r"] for info in model.ep_info_buf]
     env.close()
     print(json.dumps(dict(collected_timesteps=int(model.num_timesteps), build_s=build_s, learn_wall_s=wall_s,

@@ -21,7 +21,7 @@ import warnings
 
 warnings.filterwarnings("ignore")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from call_timer import time_calls  # noqa: E402
+from call_timer import timed_learn  # noqa: E402
 
 
 class Linear:
@@ -75,10 +75,7 @@ def main():
             optimizer_kwargs=dict(eps=1e-5)), **hyperparams)
     setup_s = time.time() - t0
 
-    train_s = time_calls(model, "train")
-    cpu0, t1 = time.process_time(), time.time()
-    model.learn(total_timesteps=args.timesteps)
-    wall_s, cpu_s = time.time() - t1, time.process_time() - cpu0
+    wall_s, cpu_s, train_s = timed_learn(model, args.timesteps, "train")
     returns = [info["r"] for info in model.ep_info_buffer]
     env.close()
     import importlib.metadata as metadata
