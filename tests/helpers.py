@@ -1,6 +1,8 @@
 """Shared test helpers: models built for given spaces, and the paths of the shared reference data."""
 import json
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -67,3 +69,13 @@ def wait_until(condition, timeout: float, poll: float = 0.05) -> bool:
             return True
         time.sleep(poll)
     return condition()
+
+
+def run_training_script(module: str, args, tmp_path):
+    """Run ``python -m module args`` in ``tmp_path``, SB2's logger writing stdout, csv and log files to
+    ``tmp_path/log``; return the finished process (text output captured) and that folder."""
+    log_dir = tmp_path / "log"
+    env = dict(os.environ, OPENAI_LOGDIR=str(log_dir), OPENAI_LOG_FORMAT="stdout,csv,log")
+    proc = subprocess.run([sys.executable, "-m", module, *args], env=env, capture_output=True, text=True,
+                          cwd=str(tmp_path), timeout=400)
+    return proc, log_dir

@@ -11,8 +11,8 @@ import gymnasium
 import numpy as np
 import pytest
 
-pytest.importorskip("ale_py")
-cv2 = pytest.importorskip("cv2")
+import ale_py  # noqa: E402,F401  (the tests extra installs the Atari dependencies)
+import cv2  # noqa: E402
 
 from stable_ppo2 import logger  # noqa: E402
 from stable_ppo2.common.atari_wrappers import (ClipRewardEnv, EpisodicLifeEnv, FireResetEnv, FrameStack,  # noqa: E402
@@ -20,6 +20,7 @@ from stable_ppo2.common.atari_wrappers import (ClipRewardEnv, EpisodicLifeEnv, F
                                                WarpFrame, make_atari, register_ale_envs, wrap_deepmind)
 from stable_ppo2.common.cmd_util import make_atari_env  # noqa: E402
 from stable_ppo2.common.vec_env import DummyVecEnv, SubprocVecEnv, VecFrameStack  # noqa: E402
+from tests.helpers import run_training_script  # noqa: E402
 
 register_ale_envs()
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -333,11 +334,8 @@ def test_image_observations_stay_uint8_until_the_compiled_code():
 # ----------------------------------------------------------------------------------- scripts
 def test_run_atari_trains_logs_and_saves(tmp_path):
     """``python -m stable_ppo2.ppo2.run_atari`` on Pong: 2 updates of 8 x 128 steps."""
-    log_dir = tmp_path / "log"
-    env = dict(os.environ, OPENAI_LOGDIR=str(log_dir), OPENAI_LOG_FORMAT="stdout,csv,log")
-    proc = subprocess.run([sys.executable, "-m", "stable_ppo2.ppo2.run_atari", "--env", "PongNoFrameskip-v4",
-                           "--num-timesteps", "2048", "--seed", "1"], env=env, capture_output=True, text=True,
-                          cwd=str(tmp_path), timeout=400)
+    proc, log_dir = run_training_script("stable_ppo2.ppo2.run_atari", ["--env", "PongNoFrameskip-v4",
+                                        "--num-timesteps", "2048", "--seed", "1"], tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "total_timesteps" in proc.stdout and f"Saved the model to {log_dir / 'model.zip'}" in proc.stdout
     files = set(os.listdir(log_dir))

@@ -181,7 +181,8 @@ def test_gail_loader_and_pickling():
 
 
 def test_plot(monkeypatch):
-    matplotlib = pytest.importorskip("matplotlib")
+    import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     shown = []
@@ -339,7 +340,6 @@ def test_images_without_save_path_stay_in_the_archive():
 
 @pytest.mark.parametrize("channels", [1, 3])
 def test_images_recorded_as_files(tmp_path, monkeypatch, channels):
-    pytest.importorskip("cv2")
     monkeypatch.chdir(tmp_path)
     env = DummyVecEnv([lambda: ImageEnv(channels)])
     traj = generate_expert_traj(lambda obs: [0], save_path="out/expert", env=env, n_episodes=2)

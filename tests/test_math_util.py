@@ -59,7 +59,8 @@ def test_scaling_action():
 
 
 def test_batch_shape_invariant_to_scaling():
-    tf = pytest.importorskip("tensorflow")
+    import tensorflow as tf
+
     space = Box(np.array([-10.0, -5.0, -1.0], np.float32), np.array([10.0, 3.0, 2.0], np.float32))
     for batch in (tf.constant(1.0, shape=[2, 3]), np.ones((2, 3))):
         assert tuple(scale_action(space, batch).shape) == (2, 3)
@@ -71,7 +72,8 @@ def test_batch_shape_invariant_to_scaling():
 def test_set_global_seeds_seeds_python_numpy_and_tensorflow():
     import random
 
-    tf = pytest.importorskip("tensorflow")
+    import tensorflow as tf
+
     from stable_ppo2.common.misc_util import set_global_seeds
 
     def draw():

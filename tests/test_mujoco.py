@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from stable_ppo2.ppo2.run_mujoco import mujoco_env_id
+from tests.helpers import run_training_script
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,12 +34,8 @@ def test_missing_mujoco_names_the_extra(tmp_path):
 def test_run_mujoco_trains_logs_and_saves(tmp_path):
     """HalfCheetah-v5 (from SB2's ``--env HalfCheetah-v2``), 2 updates of 2048 steps: Monitor file with the
     4 episodes of 1000 steps, progress.csv, the model and the VecNormalize statistics."""
-    pytest.importorskip("mujoco")
-    log_dir = tmp_path / "log"
-    env = dict(os.environ, OPENAI_LOGDIR=str(log_dir), OPENAI_LOG_FORMAT="stdout,csv,log")
-    proc = subprocess.run([sys.executable, "-m", "stable_ppo2.ppo2.run_mujoco", "--env", "HalfCheetah-v2",
-                           "--num-timesteps", "4096", "--seed", "3"], env=env, capture_output=True, text=True,
-                          cwd=str(tmp_path), timeout=400)
+    proc, log_dir = run_training_script("stable_ppo2.ppo2.run_mujoco", ["--env", "HalfCheetah-v2",
+                                        "--num-timesteps", "4096", "--seed", "3"], tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert {"monitor.csv", "progress.csv", "log.txt", "model.zip", "vec_normalize.pkl"} <= set(os.listdir(log_dir))
     import pandas

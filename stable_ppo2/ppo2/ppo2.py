@@ -51,6 +51,10 @@ def _check_number(name: str, value: Any, expected: str, valid: Callable[[float],
         raise ValueError(f"{name} must be {expected}, got {value!r}")
 
 
+def _all_finite(arrays) -> bool:
+    return all(np.all(np.isfinite(array)) for array in arrays)
+
+
 def _finite_non_negative(value: float) -> bool:
     return bool(np.isfinite(value)) and value >= 0
 
@@ -458,13 +462,13 @@ class PPO2(ActorCriticRLModel):
                 np.float32(learning_rate), np.float32(cliprange), np.float32(cliprange_vf)).numpy()
         except BaseException:  # Ctrl-C arrives once the update has run: keep the two copies in step
             values = store.read_variables()
-            if all(np.all(np.isfinite(v)) for v in values.values()):
+            if _all_finite(values.values()):
                 store.sync_numpy(values)
             else:
                 store.restore_from_numpy()
             raise
         values = store.read_variables()
-        if not (np.all(np.isfinite(losses)) and all(np.all(np.isfinite(v)) for v in values.values())):
+        if not (np.all(np.isfinite(losses)) and _all_finite(values.values())):
             self._undo_non_finite_update(losses)
         store.sync_numpy(values)  # the numpy rollout path sees the new weights
         return losses

@@ -12,7 +12,6 @@ per env (``0.monitor.csv``, ...). Unlike SB2's script, this one saves the model 
 """
 from __future__ import annotations
 
-import os
 import sys
 from typing import Optional, Sequence
 
@@ -54,15 +53,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Parse SB2's arguments, configure the logger and train."""
     from stable_ppo2 import logger
     from stable_ppo2.common.cmd_util import atari_arg_parser
+    from stable_ppo2.ppo2.script_args import parse_and_configure
 
     parser = atari_arg_parser()
     parser.prog = "python -m stable_ppo2.ppo2.run_atari"
     parser.add_argument("--policy", help="Policy architecture", choices=list(POLICIES), default="cnn")
-    parser.add_argument("--save-path", default=None,
-                        help="where to save the trained model (default: model.zip in the logger's folder)")
-    args = parser.parse_args(argv)
-    logger.configure()
-    save_path = args.save_path or os.path.join(logger.get_dir(), "model.zip")
+    args, save_path = parse_and_configure(parser, argv)
     try:
         train(args.env, num_timesteps=args.num_timesteps, seed=args.seed, policy=args.policy, save_path=save_path)
     except ImportError as exc:  # ale-py or OpenCV missing: one line naming the extra

@@ -110,14 +110,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Parse SB2's arguments, configure the logger, train, save, optionally play."""
     from stable_ppo2 import logger
     from stable_ppo2.common.cmd_util import mujoco_arg_parser
+    from stable_ppo2.ppo2.script_args import parse_and_configure
 
     parser = mujoco_arg_parser()
     parser.prog = "python -m stable_ppo2.ppo2.run_mujoco"
-    parser.add_argument("--save-path", default=None,
-                        help="where to save the trained model (default: model.zip in the logger's folder)")
-    args = parser.parse_args(argv)
-    logger.configure()
-    save_path = args.save_path or os.path.join(logger.get_dir(), "model.zip")
+    args, save_path = parse_and_configure(parser, argv)
     try:
         model, env = train(args.env, num_timesteps=args.num_timesteps, seed=args.seed, save_path=save_path)
     except ImportError as exc:

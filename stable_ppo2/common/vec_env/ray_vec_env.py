@@ -256,10 +256,7 @@ class RayVecEnv(VecEnv):
         except Exception:  # pylint: disable=broad-except  (the actors are killed below anyway)
             pass
         for actor in self._actors:
-            try:
-                self._ray.kill(actor)
-            except Exception:  # pylint: disable=broad-except  (already gone, or Ray is shut down)
-                pass
+            self._kill(actor)
         self._actors = []
 
     def __del__(self) -> None:
@@ -346,6 +343,13 @@ class RayVecEnv(VecEnv):
             raise failure
         return results
 
+    def _kill(self, actor: Any) -> None:
+        """Kill ``actor``; one that is gone already (or a Ray that is shut down) is not an error."""
+        try:
+            self._ray.kill(actor)
+        except Exception:  # pylint: disable=broad-except
+            pass
+
     def _env_list(self, actors: Sequence[int]) -> str:
         return ", ".join(str(i) for j in actors for i in self.slices[j])
 
@@ -360,10 +364,7 @@ class RayVecEnv(VecEnv):
     def _restart(self, j: int, cmd: str, exc: BaseException) -> Any:
         """Replace dead actor ``j`` by a new one with freshly built envs; return their first observations."""
         pid, node = self._where[j]
-        try:
-            self._ray.kill(self._actors[j])
-        except Exception:  # pylint: disable=broad-except  (it is dead already)
-            pass
+        self._kill(self._actors[j])
         self._actors[j] = self._actor_class.remote([self._env_fns[i] for i in self.slices[j]])
         self._where[j] = self._run("where", {j: ()}, restartable=False, timeout=self.start_timeout)[j]
         first_obs = self._run("reset", {j: ()}, restartable=False)[j]
