@@ -229,9 +229,7 @@ def test_cliprange_vf_variants_learn(variant):
         assert model.cliprange_vf is cliprange  # quirk 6: the value given at setup
     else:
         assert model.cliprange_vf is cliprange_vf  # not replaced by learn()
-    # learn() turned learning_rate and cliprange into callables
-    assert callable(model.learning_rate) and callable(model.cliprange)
-    assert model.learning_rate(0.3) == pytest.approx(2.5e-4) and model.cliprange(0.7) == pytest.approx(0.2)
+    assert model.learning_rate == 2.5e-4 and model.cliprange is cliprange  # learn() leaves them as given
     buffer = io.BytesIO()
     model.save(buffer)
     buffer.seek(0)
@@ -241,7 +239,7 @@ def test_cliprange_vf_variants_learn(variant):
         # trust_file=True rebuilds it
         from stable_ppo2.common.safe_pickle import FallbackWarning
         with pytest.warns(FallbackWarning, match="cliprange_vf"):
-            assert PPO2.load(io.BytesIO(buffer.getvalue())).cliprange_vf(0.5) == 0.2  # = cliprange
+            assert PPO2.load(io.BytesIO(buffer.getvalue())).cliprange_vf == 0.2  # = cliprange
         loaded = PPO2.load(buffer, trust_file=True)
     else:
         loaded = PPO2.load(buffer)
@@ -282,7 +280,29 @@ def test_schedules_become_callables_and_see_frac():
     model.learn(128)
     assert seen["lr"][-2:] == [1.0, 0.5]
     model = PPO2("MlpPolicy", "CartPole-v1", learning_rate=3e-4, cliprange=0.1, **FAST)
-    assert model.learning_rate == 3e-4 and model.cliprange == 0.1  # plain floats before learn
+    assert model.learning_rate == 3e-4 and model.cliprange == 0.1
+
+
+@pytest.mark.parametrize("learning_rate", [3e-4, "linear"])
+def test_learn_leaves_the_saved_hyperparameters_unchanged(learning_rate):
+    """The schedules are local to learn(): save() writes the same data before and after it."""
+    import zipfile
+
+    if learning_rate == "linear":
+        from stable_ppo2.common.schedules import linear_schedule
+        learning_rate = linear_schedule(3e-4)
+    model = PPO2("MlpPolicy", "CartPole-v1", learning_rate=learning_rate, cliprange=0.1, **FAST)
+
+    def saved_data():
+        buffer = io.BytesIO()
+        model.save(buffer)
+        with zipfile.ZipFile(buffer) as archive:
+            return archive.read("data")
+
+    before = saved_data()
+    model.learn(128)
+    assert saved_data() == before
+    assert model.learning_rate is learning_rate and model.cliprange == 0.1
 
 
 def _fixed_batch(model, n=16, offset=3.0):
@@ -600,8 +620,7 @@ def test_save_load_round_trip(trained_model, tmp_path, form):
     assert loaded.observation_space == trained_model.observation_space
     assert loaded.action_space == trained_model.action_space
     assert loaded.num_timesteps == 0 and loaded.get_env() is None
-    assert loaded.learning_rate(1.0) == pytest.approx(2.5e-4) and loaded.cliprange(1.0) == pytest.approx(0.2)
-    assert loaded.cliprange_vf == 0.2
+    assert (loaded.learning_rate, loaded.cliprange, loaded.cliprange_vf) == (2.5e-4, 0.2, 0.2)  # as given
 
 
 def test_loaded_model_without_env_cannot_learn(trained_model, tmp_path):

@@ -1,14 +1,17 @@
 """Actor-critic policies with SB2's constructors, names and outputs (SB2's ``common/policies.py``).
 
 A policy owns a Keras model (:class:`~stable_ppo2.common.tf_layers.VariableStore`, a
-``tf_keras.Model``) holding its variables under SB2's names, and one network definition,
-:meth:`ActorCriticPolicy.extract_features` plus the value and action heads, that runs both as TF
-(training, compiled) and as numpy (rollouts and ``predict``; see ``tf_layers``). Policies are
+``tf_keras.Model``) holding its variables under SB2's names, the numpy copies of its weights and
+their sync, and one forward function (:meth:`ActorCriticPolicy._network`:
+:meth:`~ActorCriticPolicy.extract_features` plus the value and action heads) that runs on the TF
+backend (training, compiled) or the numpy backend (rollouts and ``predict``; see ``tf_layers``).
+Forward passes are safe to run from several threads at once. Policies are
 constructed with SB2's positional arguments ``(sess, ob_space, ac_space, n_env, n_steps, n_batch,
 reuse, ...)`` so legacy subclasses keep working; ``sess`` is unused (pass None).
 """
 from __future__ import annotations
 
+import threading
 import warnings
 from abc import ABC, abstractmethod
 from itertools import zip_longest
@@ -20,39 +23,47 @@ from gymnasium import spaces
 from stable_ppo2.common.distributions import make_proba_dist_type
 from stable_ppo2.common.input import (check_observation_space, input_dtype, input_shape,
                                       preprocess_obs_np, preprocess_obs_tf)
-from stable_ppo2.common.tf_layers import (NumpyUnsupported, VariableStore, activation,
-                                          batch_to_seq, conv, conv_to_fc, linear, lstm,
-                                          seq_to_batch, using_store)
-from stable_ppo2.common.tf_util import tf
+from stable_ppo2.common.tf_layers import (Backend, NumpyBackend, NumpyUnsupported, TfBackend,
+                                          VariableStore, conv, conv_to_fc, current_backend, linear,
+                                          lstm, using_backend)
+from stable_ppo2.common.tf_util import batch_to_seq, seq_to_batch, tf
 
 
 def nature_cnn(scaled_images, **kwargs):
     """The Nature DQN encoder: 3 ReLU convolutions (c1, c2, c3) and a 512-unit ReLU layer (fc1)."""
+    backend = current_backend()
     relu = tf.nn.relu
+    kwargs["backend"] = backend
     layer_1 = relu(conv(scaled_images, "c1", n_filters=32, filter_size=8, stride=4,
                         init_scale=np.sqrt(2), **kwargs))
     layer_2 = relu(conv(layer_1, "c2", n_filters=64, filter_size=4, stride=2,
                         init_scale=np.sqrt(2), **kwargs))
     layer_3 = relu(conv(layer_2, "c3", n_filters=64, filter_size=3, stride=1,
                         init_scale=np.sqrt(2), **kwargs))
-    return relu(linear(conv_to_fc(layer_3), "fc1", 512, init_scale=np.sqrt(2)))
+    return relu(linear(conv_to_fc(layer_3, backend), "fc1", 512, init_scale=np.sqrt(2), backend=backend))
+
+
+def _dense(backend: Backend, act_fun: Callable, latent, scope: str, n_units: int):
+    """``act_fun(linear(...))``: one hidden layer of SB2's MLPs (orthogonal init sqrt(2))."""
+    return backend.activation(act_fun, linear(latent, scope, n_units, init_scale=np.sqrt(2), backend=backend))
 
 
 def mlp_extractor(flat_observations, net_arch: Sequence[Union[int, Dict[str, List[int]]]],
-                  act_fun: Callable):
+                  act_fun: Callable, backend: Optional[Backend] = None):
     """Shared layers (``shared_fc{i}``) then separate policy/value layers (``pi_fc{i}``, ``vf_fc{i}``).
 
     ``net_arch``: leading ints are shared layer sizes; an optional final dict ``{'pi': [...],
     'vf': [...]}`` gives the separate ones. Layers are created pi_fc0, vf_fc0, pi_fc1, ... as in SB2,
-    which fixes the parameter order. Returns ``(latent_policy, latent_value)``.
+    which fixes the parameter order. Returns ``(latent_policy, latent_value)``. ``backend``: that of
+    the forward pass running in this thread if not given.
     """
+    backend = backend or current_backend()
     latent = flat_observations
     policy_only_layers: List[int] = []
     value_only_layers: List[int] = []
     for idx, layer in enumerate(net_arch):
         if isinstance(layer, (int, np.integer)):
-            latent = activation(act_fun, linear(latent, f"shared_fc{idx}", int(layer),
-                                                init_scale=np.sqrt(2)))
+            latent = _dense(backend, act_fun, latent, f"shared_fc{idx}", int(layer))
         elif isinstance(layer, dict):
             policy_only_layers = list(layer.get("pi", []))
             value_only_layers = list(layer.get("vf", []))
@@ -65,13 +76,11 @@ def mlp_extractor(flat_observations, net_arch: Sequence[Union[int, Dict[str, Lis
         if pi_size is not None:
             if not isinstance(pi_size, (int, np.integer)):
                 raise ValueError(f"net_arch['pi'] must hold ints, got {pi_size!r}")
-            latent_policy = activation(act_fun, linear(latent_policy, f"pi_fc{idx}", int(pi_size),
-                                                       init_scale=np.sqrt(2)))
+            latent_policy = _dense(backend, act_fun, latent_policy, f"pi_fc{idx}", int(pi_size))
         if vf_size is not None:
             if not isinstance(vf_size, (int, np.integer)):
                 raise ValueError(f"net_arch['vf'] must hold ints, got {vf_size!r}")
-            latent_value = activation(act_fun, linear(latent_value, f"vf_fc{idx}", int(vf_size),
-                                                      init_scale=np.sqrt(2)))
+            latent_value = _dense(backend, act_fun, latent_value, f"vf_fc{idx}", int(vf_size))
     return latent_policy, latent_value
 
 
@@ -144,8 +153,10 @@ class ActorCriticPolicy(BasePolicy):
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=reuse, scale=scale)
         self._pdtype = make_proba_dist_type(ac_space)
         self.keras_model = VariableStore("model")
+        self._tf_backend = TfBackend(self.keras_model)
         self.np_random = np.random.default_rng()
         self._built = False
+        self._build_lock = threading.Lock()
         self._numpy_forward = False
         self._tf_forward = None
 
@@ -155,25 +166,30 @@ class ActorCriticPolicy(BasePolicy):
 
     @abstractmethod
     def extract_features(self, processed_obs):
-        """``(latent_policy, latent_value)`` from preprocessed observations (TF or numpy)."""
+        """``(latent_policy, latent_value)`` from preprocessed observations (TF or numpy).
+
+        Runs inside :meth:`_network`: the layer helpers called without ``backend=`` use the backend
+        of that forward pass (``current_backend()`` gives it).
+        """
 
     #: size of the recurrent state per observation (0: feed-forward)
     state_size = 0
 
-    def _latents(self, processed_obs, states, masks, n_steps: int):
+    def _latents(self, processed_obs, states, masks, n_steps: int, backend: Backend):
         """``(latent_policy, latent_value, new_states)``; feed-forward policies pass states through."""
         latent_policy, latent_value = self.extract_features(processed_obs)
         return latent_policy, latent_value, states
 
-    def _network(self, obs, numpy_mode: bool, states=None, masks=None, n_steps: int = 1):
-        """Flat distribution parameters, value ``[batch]``, ``q`` and the new recurrent states."""
-        with using_store(self.keras_model, numpy_mode=numpy_mode):
-            if numpy_mode:
+    def _network(self, obs, backend: Backend, states=None, masks=None, n_steps: int = 1):
+        """The forward function: flat distribution parameters, value ``[batch]``, ``q`` and the new
+        recurrent states, computed on ``backend``."""
+        with using_backend(backend):
+            if backend.is_numpy:
                 processed = preprocess_obs_np(obs, self.ob_space, self.scale)
             else:
                 processed = preprocess_obs_tf(obs, self.ob_space, self.scale)
-            latent_policy, latent_value, new_states = self._latents(processed, states, masks, n_steps)
-            value = linear(latent_value, "vf", 1)[:, 0]
+            latent_policy, latent_value, new_states = self._latents(processed, states, masks, n_steps, backend)
+            value = linear(latent_value, "vf", 1, backend=backend)[:, 0]
             pdparam, q_values = self._pdtype.latent_to_params(latent_policy, latent_value,
                                                               init_scale=self.head_init_scale)
         return pdparam, value, q_values, new_states
@@ -182,7 +198,7 @@ class ActorCriticPolicy(BasePolicy):
         """The TF network: ``(pdparam, value, q, new_states)``. For recurrent policies ``obs`` and
         ``masks`` are ``n_steps``-long sequences, env-major, and ``states`` one row per sequence."""
         self.build()
-        return self._network(obs, False, states, masks, n_steps)
+        return self._network(obs, self._tf_backend, states, masks, n_steps)
 
     def network(self, obs, states=None, masks=None, n_steps: int = 1):
         """The TF network (for losses and compiled code): ``(pdparam, value, q)``."""
@@ -195,27 +211,34 @@ class ActorCriticPolicy(BasePolicy):
         """Create the variables and pick the rollout path (numpy when the network allows it)."""
         if self._built:
             return self
+        with self._build_lock:  # first forward passes from several threads: one builds
+            if not self._built:
+                self._build()
+        return self
+
+    def _build(self) -> None:
         obs_shape, obs_dtype = input_shape(self.ob_space), input_dtype(self.ob_space)
         probe = np.asarray(_probe_observations(self.ob_space, 4)).astype(obs_dtype)
         probe_states, probe_masks = self.zero_state(4), np.array([1, 0, 0, 1], np.float32)
-        tf_pdparam, tf_value, _, _ = self._network(probe, False, probe_states, probe_masks)
-        self._built = True
+        tf_pdparam, tf_value, _, _ = self._network(probe, self._tf_backend, probe_states, probe_masks)
         specs = [tf.TensorSpec((None,) + obs_shape, tf.as_dtype(obs_dtype)),
                  tf.TensorSpec((None, self.state_size), tf.float32), tf.TensorSpec((None,), tf.float32)]
 
         def tf_forward(obs, states, masks):
-            pdparam, value, _, new_states = self._network(obs, False, states, masks)
+            pdparam, value, _, new_states = self._network(obs, self._tf_backend, states, masks)
             return pdparam, value, new_states
 
         self._tf_forward = tf.function(tf_forward, input_signature=specs)
         try:
-            np_pdparam, np_value, _, _ = self._network(probe, True, probe_states, probe_masks)
+            np_pdparam, np_value, _, _ = self._network(probe, NumpyBackend(self.keras_model), probe_states,
+                                                       probe_masks)
             self._numpy_forward = bool(
-                np.allclose(np_pdparam, tf_pdparam.numpy(), rtol=1e-4, atol=1e-5)
+                isinstance(np_pdparam, np.ndarray) and isinstance(np_value, np.ndarray)
+                and np.allclose(np_pdparam, tf_pdparam.numpy(), rtol=1e-4, atol=1e-5)
                 and np.allclose(np_value, tf_value.numpy(), rtol=1e-4, atol=1e-5))
         except NumpyUnsupported:
             self._numpy_forward = False
-        return self
+        self._built = True
 
     @property
     def uses_numpy_forward(self) -> bool:
@@ -225,22 +248,40 @@ class ActorCriticPolicy(BasePolicy):
     def get_parameter_list(self) -> List[tf.Variable]:
         return self.build().keras_model.ordered_variables()
 
+    # ---------------------------------------------------------------- numpy weight copies
     def sync_weights(self) -> None:
         """Refresh the numpy copies of the weights after the TF variables changed."""
         self.keras_model.sync_numpy()
 
+    def commit_weights(self) -> bool:
+        """After a training step: if every variable is finite, make the current values the numpy
+        copies and return True; otherwise set the variables back to the copies (the last committed
+        values) and return False."""
+        values = self.keras_model.read_variables()
+        if all(np.all(np.isfinite(value)) for value in values.values()):
+            self.keras_model.sync_numpy(values)
+            return True
+        self.keras_model.restore_from_numpy()
+        return False
+
+    def restore_weights(self) -> None:
+        """Set the variables back to the numpy copies (the values of the last sync or commit)."""
+        self.keras_model.restore_from_numpy()
+
+    # ---------------------------------------------------------------- acting
     def forward_np_state(self, obs: np.ndarray, state=None, mask=None):
         """``(pdparam, values, new_state)`` for one step of a batch of raw observations, as numpy.
 
         ``state`` (one row per observation; zeros if None) and ``mask`` (episode starts: the
         state is reset first) only matter for recurrent policies.
         """
-        self.build()
+        if not self._built:
+            self.build()
         n_rows = len(obs)
         state = self.zero_state(n_rows) if state is None else np.asarray(state, np.float32)
         mask = np.zeros(n_rows, np.float32) if mask is None else np.asarray(mask, np.float32)
         if self._numpy_forward:
-            pdparam, value, _, new_state = self._network(obs, True, state, mask)
+            pdparam, value, _, new_state = self._network(obs, NumpyBackend(self.keras_model), state, mask)
             return np.asarray(pdparam, np.float32), np.asarray(value, np.float32), new_state
         obs = np.asarray(obs, dtype=input_dtype(self.ob_space))
         pdparam, value, new_state = self._tf_forward(obs, state, mask)
@@ -299,7 +340,8 @@ class FeedForwardPolicy(ActorCriticPolicy):
         if self.feature_extraction == "cnn":
             latent = self.cnn_extractor(processed_obs, **self.cnn_kwargs)
             return latent, latent
-        return mlp_extractor(conv_to_fc(processed_obs), self.net_arch, self.act_fun)
+        backend = current_backend()
+        return mlp_extractor(conv_to_fc(processed_obs, backend), self.net_arch, self.act_fun, backend)
 
 
 class CnnPolicy(FeedForwardPolicy):
@@ -387,33 +429,32 @@ class LstmPolicy(RecurrentActorCriticPolicy):
 
     def extract_features(self, processed_obs):
         """The features the LSTM reads (legacy layout) or the shared layers before ``'lstm'``."""
+        if self.feature_extraction == "cnn" and self.net_arch is None:
+            return self.cnn_extractor(processed_obs, **self.cnn_kwargs)
+        backend = current_backend()
+        latent = conv_to_fc(processed_obs, backend)
         if self.net_arch is None:
-            if self.feature_extraction == "cnn":
-                return self.cnn_extractor(processed_obs, **self.cnn_kwargs)
-            latent = conv_to_fc(processed_obs)
             for i, layer_size in enumerate(self.layers):
-                latent = activation(self.act_fun, linear(latent, f"pi_fc{i}", layer_size,
-                                                         init_scale=np.sqrt(2)))
+                latent = _dense(backend, self.act_fun, latent, f"pi_fc{i}", layer_size)
             return latent
-        latent = conv_to_fc(processed_obs)
         for idx, layer in enumerate(self.net_arch):
             if isinstance(layer, str):
                 break
-            latent = self._shared_layer(latent, idx, layer)
+            latent = self._shared_layer(backend, latent, idx, layer)
         return latent
 
-    def _shared_layer(self, latent, idx: int, layer):
+    def _shared_layer(self, backend: Backend, latent, idx: int, layer):
         if not isinstance(layer, (int, np.integer)):
             raise ValueError(f"net_arch entries must be ints, 'lstm' or a final dict, got {layer!r}")
-        return activation(self.act_fun, linear(latent, f"shared_fc{idx}", int(layer), init_scale=np.sqrt(2)))
+        return _dense(backend, self.act_fun, latent, f"shared_fc{idx}", int(layer))
 
-    def _lstm(self, latent, states, masks, n_steps: int):
+    def _lstm(self, latent, states, masks, n_steps: int, backend: Backend):
         outputs, new_states = lstm(batch_to_seq(latent, -1, n_steps), batch_to_seq(masks, -1, n_steps),
-                                   states, "lstm1", self.n_lstm, layer_norm=self.layer_norm)
+                                   states, "lstm1", self.n_lstm, layer_norm=self.layer_norm, backend=backend)
         return seq_to_batch(outputs), new_states
 
-    def _latents(self, processed_obs, states, masks, n_steps: int):
-        latent, new_states = self._lstm(self.extract_features(processed_obs), states, masks, n_steps)
+    def _latents(self, processed_obs, states, masks, n_steps: int, backend: Backend):
+        latent, new_states = self._lstm(self.extract_features(processed_obs), states, masks, n_steps, backend)
         if self.net_arch is None:
             return latent, latent, new_states
         policy_only_layers: List[int] = []
@@ -424,14 +465,12 @@ class LstmPolicy(RecurrentActorCriticPolicy):
                 policy_only_layers = list(layer.get("pi", []))
                 value_only_layers = list(layer.get("vf", []))
                 break
-            latent = self._shared_layer(latent, idx, layer)
+            latent = self._shared_layer(backend, latent, idx, layer)
         latent_policy = latent_value = latent
         for idx, size in enumerate(policy_only_layers):
-            latent_policy = activation(self.act_fun, linear(latent_policy, f"pi_fc{idx}", int(size),
-                                                            init_scale=np.sqrt(2)))
+            latent_policy = _dense(backend, self.act_fun, latent_policy, f"pi_fc{idx}", int(size))
         for idx, size in enumerate(value_only_layers):
-            latent_value = activation(self.act_fun, linear(latent_value, f"vf_fc{idx}", int(size),
-                                                           init_scale=np.sqrt(2)))
+            latent_value = _dense(backend, self.act_fun, latent_value, f"vf_fc{idx}", int(size))
         return latent_policy, latent_value, new_states
 
 

@@ -5,6 +5,8 @@ import os
 import sys
 from typing import Optional
 
+import numpy as np
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
@@ -77,28 +79,31 @@ def is_image(space_or_array) -> bool:
 def batch_to_seq(tensor_batch, n_batch, n_steps, flat=False):
     """SB2's ``batch_to_seq``: env-major ``[n_batch * n_steps, ...]`` -> time-major ``[n_steps, n_batch, ...]``.
 
-    Returns one tensor (or numpy array) instead of SB2's list of ``n_steps`` tensors; indexing it by step
-    gives SB2's list items, and ``stable_ppo2.common.tf_layers.lstm`` takes it as is. ``flat`` is accepted:
-    1-D inputs (masks) give ``[n_steps, n_batch]`` either way.
+    numpy arrays give numpy arrays, tensors give tensors. Returns one array instead of SB2's list of
+    ``n_steps`` tensors; indexing it by step gives SB2's list items, and
+    ``stable_ppo2.common.tf_layers.lstm`` takes it as is. ``n_batch`` may be -1 (inferred); ``flat`` is
+    accepted: 1-D inputs (masks) give ``[n_steps, n_batch]`` either way.
     """
-    from stable_ppo2.common.tf_layers import batch_to_seq as _batch_to_seq
-
-    return _batch_to_seq(tensor_batch, n_batch, n_steps)
+    features = [int(d) for d in tensor_batch.shape[1:]]
+    if isinstance(tensor_batch, np.ndarray):
+        return np.swapaxes(np.reshape(tensor_batch, [-1, n_steps] + features), 0, 1)
+    shaped = tf.reshape(tensor_batch, [-1, n_steps] + features)
+    return tf.transpose(shaped, [1, 0] + list(range(2, len(features) + 2)))
 
 
 def seq_to_batch(tensor_sequence, flat=False):
-    """SB2's ``seq_to_batch``: time-major ``[n_steps, n_batch, ...]`` (a tensor, or SB2's list of per-step
-    tensors) -> env-major ``[n_batch * n_steps, ...]``."""
-    import numpy as np
-
-    from stable_ppo2.common.tf_layers import seq_to_batch as _seq_to_batch
-
+    """SB2's ``seq_to_batch``: time-major ``[n_steps, n_batch, ...]`` (an array, or SB2's list of per-step
+    arrays) -> env-major ``[n_batch * n_steps, ...]``."""
     if isinstance(tensor_sequence, (list, tuple)):
         if all(isinstance(item, np.ndarray) for item in tensor_sequence):
             tensor_sequence = np.stack(tensor_sequence)
         else:
             tensor_sequence = tf.stack(tensor_sequence)
-    return _seq_to_batch(tensor_sequence)
+    features = [int(d) for d in tensor_sequence.shape[2:]]
+    if isinstance(tensor_sequence, np.ndarray):
+        return np.reshape(np.swapaxes(tensor_sequence, 0, 1), [-1] + features)
+    swapped = tf.transpose(tensor_sequence, [1, 0] + list(range(2, len(features) + 2)))
+    return tf.reshape(swapped, [-1] + features)
 
 
 def total_episode_reward_logger(rew_acc, rewards, masks, writer, steps):

@@ -3,9 +3,11 @@
 One training iteration (an "update"):
 
 1. :class:`Runner` steps ``n_envs`` environments ``n_steps`` times with the current policy (numpy
-   forward pass, no TF call per step), then computes GAE(lambda) advantages and returns.
-2. :meth:`PPO2._train_update`, one compiled ``tf.function`` traced once per model, runs all
-   ``noptepochs`` x ``nminibatches`` minibatch steps: per-minibatch advantage normalisation, the
+   forward pass, no TF call per step), then computes GAE(lambda) advantages and returns into a
+   :class:`~stable_ppo2.ppo2.rollout.RolloutBuffer`.
+2. :meth:`PPO2._train_update`, one compiled ``tf.function`` traced once per model, takes the
+   buffer's arrays by name and the minibatch plan, and runs all ``noptepochs`` x ``nminibatches``
+   minibatch steps: per-minibatch advantage normalisation, the
    clipped surrogate loss, SB2's value clipping, an entropy bonus, global-norm gradient clipping
    and TF1's Adam update (epsilon 1e-5).
 
@@ -33,6 +35,8 @@ from stable_ppo2.common.runners import AbstractEnvRunner
 from stable_ppo2.common.schedules import get_schedule_fn
 from stable_ppo2.common.tensorboard import TensorboardWriter, total_episode_reward_logger
 from stable_ppo2.common.tf_util import is_image, set_num_threads, tf
+from stable_ppo2.ppo2.rollout import (MinibatchPlan, RolloutBuffer, compute_gae, minibatch_plan,
+                                      swap_and_flatten)
 
 Schedule = Union[float, Callable[[float], float]]
 #: Compile the update of MLP policies with XLA: about 1.5x faster updates for ~1.5 s more on the
@@ -49,10 +53,6 @@ def _check_int(name: str, value: Any, minimum: int = 1) -> None:
 def _check_number(name: str, value: Any, expected: str, valid: Callable[[float], bool]) -> None:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not valid(value):
         raise ValueError(f"{name} must be {expected}, got {value!r}")
-
-
-def _all_finite(arrays) -> bool:
-    return all(np.all(np.isfinite(array)) for array in arrays)
 
 
 def _finite_non_negative(value: float) -> bool:
@@ -104,12 +104,6 @@ def _check_schedule_values(update: int, frac: float, learning_rate, cliprange, c
                              f"remaining {frac:.4g}); expected {expected}.")
 
 
-def swap_and_flatten(arr: np.ndarray) -> np.ndarray:
-    """``(n_steps, n_envs, ...)`` -> ``(n_envs * n_steps, ...)``, env-major (index = env * n_steps + t)."""
-    shape = arr.shape
-    return arr.swapaxes(0, 1).reshape(shape[0] * shape[1], *shape[2:])
-
-
 class Runner(AbstractEnvRunner):
     """Collects ``n_steps`` transitions from every env and computes GAE(lambda) returns."""
 
@@ -120,9 +114,8 @@ class Runner(AbstractEnvRunner):
         space = env.action_space
         self._clip_bounds = (space.low, space.high) if isinstance(space, spaces.Box) else None
 
-    def _run(self):
-        """Returns ``obs, returns, masks, actions, values, neglogpacs, states, ep_infos, true_reward``
-        (flattened env-major), or nine Nones if a callback stopped training."""
+    def _run(self) -> Optional[RolloutBuffer]:
+        """The rollout (iterating it gives SB2's 9-tuple), or None if a callback stopped training."""
         n_steps, n_envs = self.n_steps, self.n_envs
         model, env, callback = self.model, self.env, self.callback
         mb_obs = np.empty((n_steps,) + self.obs.shape, dtype=self.obs.dtype)
@@ -151,36 +144,19 @@ class Runner(AbstractEnvRunner):
                 callback.update_locals(locals())  # keeps locals['self'] the model (quirk 9 fixed)
                 if callback.on_step() is False:
                     self.continue_training = False
-                    return [None] * 9
+                    return None
             for info in infos:
                 episode_info = info.get("episode")
                 if episode_info is not None:
                     ep_infos.append(episode_info)
             mb_rewards[step] = rewards
         last_values = model.value(self.obs, self.states, self.dones)
-        mb_advs = self._gae(mb_rewards, mb_values, mb_dones, last_values)
-        mb_returns = mb_advs + mb_values
-        true_reward = np.copy(mb_rewards)
-        mb_obs, mb_returns, mb_dones, mb_actions, mb_values, mb_neglogpacs, true_reward = map(
-            swap_and_flatten,
-            (mb_obs, mb_returns, mb_dones, mb_actions, mb_values, mb_neglogpacs, true_reward))
-        return (mb_obs, mb_returns, mb_dones, mb_actions, mb_values, mb_neglogpacs, mb_states,
-                ep_infos, true_reward)
-
-    def _gae(self, rewards, values, episode_starts, last_values) -> np.ndarray:
-        """Generalised advantage estimates; a done always cuts the bootstrap (SB2 quirk 3)."""
-        advantages = np.zeros_like(rewards)
-        last_gae = 0.0
-        for step in reversed(range(self.n_steps)):
-            if step == self.n_steps - 1:
-                next_non_terminal = 1.0 - self.dones.astype(np.float32)
-                next_values = last_values
-            else:
-                next_non_terminal = 1.0 - episode_starts[step + 1].astype(np.float32)
-                next_values = values[step + 1]
-            delta = rewards[step] + self.gamma * next_values * next_non_terminal - values[step]
-            advantages[step] = last_gae = delta + self.gamma * self.lam * next_non_terminal * last_gae
-        return advantages
+        mb_advs = compute_gae(mb_rewards, mb_values, mb_dones, last_values, self.dones, self.gamma, self.lam)
+        return RolloutBuffer(
+            obs=swap_and_flatten(mb_obs), returns=swap_and_flatten(mb_advs + mb_values),
+            episode_starts=swap_and_flatten(mb_dones), actions=swap_and_flatten(mb_actions),
+            values=swap_and_flatten(mb_values), neglogpacs=swap_and_flatten(mb_neglogpacs),
+            initial_states=mb_states, true_rewards=swap_and_flatten(mb_rewards), episode_infos=ep_infos)
 
 
 class PPO2(ActorCriticRLModel):
@@ -358,28 +334,31 @@ class PPO2(ActorCriticRLModel):
         action_spec = tf.TensorSpec((None,) + tuple(pdtype.sample_shape()),
                                     tf.as_dtype(pdtype.action_dtype))
         vector, scalar = tf.TensorSpec((None,), tf.float32), tf.TensorSpec((), tf.float32)
-        states_spec = tf.TensorSpec((None, policy.state_size), tf.float32)
+        batch_spec = {"obs": obs_spec, "returns": vector, "actions": action_spec, "values": vector,
+                      "neglogpacs": vector, "episode_starts": vector,
+                      "initial_states": tf.TensorSpec((None, policy.state_size), tf.float32)}
         rows_spec = tf.TensorSpec((None, None), tf.int32)
+        plan_spec = MinibatchPlan(sample_rows=rows_spec, env_rows=rows_spec)
+        schedule_spec = {"learning_rate": scalar, "cliprange": scalar, "cliprange_vf": scalar}
         jit_compile = USE_XLA and policy.uses_numpy_forward
 
-        @tf.function(jit_compile=jit_compile,
-                     input_signature=[obs_spec, vector, action_spec, vector, vector, vector, states_spec,
-                                      rows_spec, rows_spec, scalar, scalar, scalar])
-        def train_update(obs, returns, actions, values, neglogpacs, masks, states, minibatch_indices,
-                         minibatch_envs, learning_rate, cliprange, cliprange_vf):
-            """Row i of ``minibatch_indices``: the samples of minibatch step i (for recurrent
-            policies whole env-major sequences, whose initial states are ``states`` at the
-            rows ``minibatch_envs[i]``)."""
+        @tf.function(jit_compile=jit_compile, input_signature=[batch_spec, plan_spec, schedule_spec])
+        def train_update(batch, plan, schedule):
+            """Row i of ``plan.sample_rows``: the samples of minibatch step i (for recurrent policies
+            whole env-major sequences, whose initial states are ``batch["initial_states"]`` at the
+            rows ``plan.env_rows[i]``). ``schedule``: this update's learning rate and clip ranges."""
             self._train_trace_count += 1  # Python side effect: runs only while tracing
-            n_minibatches = tf.shape(minibatch_indices)[0]
+            n_minibatches = tf.shape(plan.sample_rows)[0]
             totals = tf.zeros((len(LOSS_NAMES),), tf.float32)
             for i in tf.range(n_minibatches):
-                index = minibatch_indices[i]
+                index = plan.sample_rows[i]
                 totals += minibatch_step(
-                    tf.gather(obs, index), tf.gather(returns, index), tf.gather(actions, index),
-                    tf.gather(values, index), tf.gather(neglogpacs, index),
-                    tf.gather(states, minibatch_envs[i]), tf.gather(masks, index),
-                    learning_rate, cliprange, cliprange_vf)
+                    tf.gather(batch["obs"], index), tf.gather(batch["returns"], index),
+                    tf.gather(batch["actions"], index), tf.gather(batch["values"], index),
+                    tf.gather(batch["neglogpacs"], index),
+                    tf.gather(batch["initial_states"], plan.env_rows[i]),
+                    tf.gather(batch["episode_starts"], index),
+                    schedule["learning_rate"], schedule["cliprange"], schedule["cliprange_vf"])
             return totals / tf.cast(n_minibatches, tf.float32)
 
         return train_update
@@ -389,16 +368,21 @@ class PPO2(ActorCriticRLModel):
         first ``learn`` starts training at full speed. The call runs on a dummy batch of the real
         shapes with learning rate 0; parameters and Adam's state are restored afterwards."""
         n_rows = self.noptepochs * self.nminibatches
-        indices = np.tile(np.arange(self.n_batch // self.nminibatches, dtype=np.int32), (n_rows, 1))
-        envs = np.tile(np.arange(self._envs_per_minibatch(), dtype=np.int32), (n_rows, 1))
-        actions = np.zeros((self.n_batch,) + tuple(self.act_model.pdtype.sample_shape()),
-                           self.act_model.pdtype.action_dtype)
-        obs = np.zeros((self.n_batch,) + input_shape(self.observation_space),
-                       input_dtype(self.observation_space))
-        saved = [(v, v.numpy()) for v in self._trainable + self._optimizer.state_variables()]
+        plan = MinibatchPlan(
+            np.tile(np.arange(self.n_batch // self.nminibatches, dtype=np.int32), (n_rows, 1)),
+            np.tile(np.arange(self._envs_per_minibatch(), dtype=np.int32), (n_rows, 1)))
         zeros = np.zeros(self.n_batch, np.float32)
-        self._train_update(obs, zeros, actions, zeros, zeros, zeros, self.act_model.zero_state(self.n_envs),
-                           indices, envs, np.float32(0.0), np.float32(0.2), np.float32(-1.0))
+        batch = {
+            "obs": np.zeros((self.n_batch,) + input_shape(self.observation_space),
+                            input_dtype(self.observation_space)),
+            "returns": zeros, "values": zeros, "neglogpacs": zeros, "episode_starts": zeros,
+            "actions": np.zeros((self.n_batch,) + tuple(self.act_model.pdtype.sample_shape()),
+                                self.act_model.pdtype.action_dtype),
+            "initial_states": self.act_model.zero_state(self.n_envs),
+        }
+        saved = [(v, v.numpy()) for v in self._trainable + self._optimizer.state_variables()]
+        self._train_update(batch, plan, {"learning_rate": np.float32(0.0), "cliprange": np.float32(0.2),
+                                         "cliprange_vf": np.float32(-1.0)})
         for variable, value in saved:
             variable.assign(value)
 
@@ -415,68 +399,49 @@ class PPO2(ActorCriticRLModel):
     def _envs_per_minibatch(self) -> int:
         return self.n_envs // self.nminibatches if self.act_model.recurrent else 0
 
-    def _minibatch_indices(self):
-        """``(sample rows, env rows)``: row k holds the samples of the k-th minibatch step
-        (epoch-major, SB2's shuffling of the global numpy RNG) and, for recurrent policies, the
-        envs whose whole sequences it takes (env-major sample order)."""
-        rows, env_rows = [], []
-        if not self.act_model.recurrent:
-            batch_size = self.n_batch // self.nminibatches
-            indices = np.arange(self.n_batch)
-            for _ in range(self.noptepochs):
-                np.random.shuffle(indices)
-                rows.extend(indices[start:start + batch_size] for start in range(0, self.n_batch, batch_size))
-            return np.asarray(rows, np.int32), np.zeros((len(rows), 0), np.int32)
-        envs_per_batch = self._envs_per_minibatch()
-        env_indices = np.arange(self.n_envs)
-        flat_indices = np.arange(self.n_batch).reshape(self.n_envs, self.n_steps)
-        for _ in range(self.noptepochs):
-            np.random.shuffle(env_indices)
-            for start in range(0, self.n_envs, envs_per_batch):
-                minibatch_envs = env_indices[start:start + envs_per_batch]
-                env_rows.append(minibatch_envs)
-                rows.append(flat_indices[minibatch_envs].ravel())
-        return np.asarray(rows, np.int32), np.asarray(env_rows, np.int32)
+    def _minibatch_indices(self) -> MinibatchPlan:
+        """This update's minibatch plan (SB2's shuffling of the global numpy RNG)."""
+        return minibatch_plan(self.n_envs, self.n_steps, self.nminibatches, self.noptepochs,
+                              self.act_model.recurrent)
 
     def train_on_batch(self, obs, returns, actions, values, neglogpacs, minibatch_indices,
                        learning_rate: float, cliprange: float, cliprange_vf: Optional[float],
                        masks=None, states=None, minibatch_envs=None) -> np.ndarray:
         """One PPO update on a collected batch; returns the mean of the 5 losses (``loss_names``).
 
-        ``cliprange_vf`` None or negative: no value clipping. Recurrent policies also need the
-        episode-start ``masks``, the rollout's initial ``states`` and ``minibatch_envs``.
+        ``minibatch_indices``: row k holds the samples of minibatch step k. ``cliprange_vf`` None or
+        negative: no value clipping. Recurrent policies also need the episode-start ``masks``, the
+        rollout's initial ``states`` and ``minibatch_envs`` (the envs of each row).
         """
-        cliprange_vf = -1.0 if cliprange_vf is None else float(cliprange_vf)
+        policy = self.act_model
         n_samples, n_rows = len(returns), len(minibatch_indices)
-        masks = np.zeros(n_samples, np.float32) if masks is None else np.asarray(masks, np.float32)
-        states = self.act_model.zero_state(0) if states is None else np.asarray(states, np.float32)
-        if minibatch_envs is None:
-            minibatch_envs = np.zeros((n_rows, 0), np.int32)
-        store = self.act_model.keras_model
+        batch = {
+            "obs": np.asarray(obs, dtype=input_dtype(self.observation_space)),
+            "returns": np.asarray(returns, np.float32),
+            "actions": np.asarray(actions, policy.pdtype.action_dtype),
+            "values": np.asarray(values, np.float32),
+            "neglogpacs": np.asarray(neglogpacs, np.float32),
+            "episode_starts": np.zeros(n_samples, np.float32) if masks is None else np.asarray(masks, np.float32),
+            "initial_states": policy.zero_state(0) if states is None else np.asarray(states, np.float32),
+        }
+        plan = MinibatchPlan(np.asarray(minibatch_indices, np.int32),
+                             np.zeros((n_rows, 0), np.int32) if minibatch_envs is None
+                             else np.asarray(minibatch_envs, np.int32))
+        schedule = {"learning_rate": np.float32(learning_rate), "cliprange": np.float32(cliprange),
+                    "cliprange_vf": np.float32(-1.0 if cliprange_vf is None else cliprange_vf)}
         try:
-            losses = self._train_update(
-                np.asarray(obs, dtype=input_dtype(self.observation_space)),
-                np.asarray(returns, np.float32), np.asarray(actions, self.act_model.pdtype.action_dtype),
-                np.asarray(values, np.float32), np.asarray(neglogpacs, np.float32), masks, states,
-                np.asarray(minibatch_indices, np.int32), np.asarray(minibatch_envs, np.int32),
-                np.float32(learning_rate), np.float32(cliprange), np.float32(cliprange_vf)).numpy()
+            losses = self._train_update(batch, plan, schedule).numpy()
         except BaseException:  # Ctrl-C arrives once the update has run: keep the two copies in step
-            values = store.read_variables()
-            if _all_finite(values.values()):
-                store.sync_numpy(values)
-            else:
-                store.restore_from_numpy()
+            policy.commit_weights()
             raise
-        values = store.read_variables()
-        if not (np.all(np.isfinite(losses)) and _all_finite(values.values())):
+        if not (np.all(np.isfinite(losses)) and policy.commit_weights()):
             self._undo_non_finite_update(losses)
-        store.sync_numpy(values)  # the numpy rollout path sees the new weights
         return losses
 
     def _undo_non_finite_update(self, losses: np.ndarray) -> None:
         """Restore the parameters from before the update, reset Adam (its moments are poisoned
         too) and raise FloatingPointError."""
-        self.act_model.keras_model.restore_from_numpy()
+        self.act_model.restore_weights()
         for variable in self._optimizer.state_variables():
             variable.assign(tf.zeros_like(variable))
         self._optimizer.beta1_power.assign(self._optimizer.beta1)
@@ -491,10 +456,11 @@ class PPO2(ActorCriticRLModel):
               reset_num_timesteps=True, progress_bar=False):
         """Train for ``total_timesteps // (n_envs * n_steps)`` updates (SB2's count).
 
-        ``progress_bar=True`` shows a tqdm bar (timesteps, fps, mean return).
+        ``progress_bar=True`` shows a tqdm bar (timesteps, fps, mean return). The schedules are local
+        to this call: the model's ``learning_rate``/``cliprange``/``cliprange_vf`` stay as given.
         """
-        self.learning_rate = get_schedule_fn(self.learning_rate)
-        self.cliprange = get_schedule_fn(self.cliprange)
+        learning_rate = get_schedule_fn(self.learning_rate)
+        cliprange = get_schedule_fn(self.cliprange)
         cliprange_vf = get_schedule_fn(self.cliprange_vf)
         new_tb_log = self._init_num_timesteps(reset_num_timesteps)
         if progress_bar:
@@ -509,40 +475,41 @@ class PPO2(ActorCriticRLModel):
             callback.on_training_start(locals(), globals())
             for update in range(1, n_updates + 1):
                 frac = 1.0 - (update - 1.0) / n_updates
-                lr_now = self.learning_rate(frac)
-                cliprange_now = self.cliprange(frac)
+                lr_now = learning_rate(frac)
+                cliprange_now = cliprange(frac)
                 cliprange_vf_now = cliprange_vf(frac)
                 _check_schedule_values(update, frac, lr_now, cliprange_now, cliprange_vf_now)
                 t_start = time.time()
                 callback.on_rollout_start()
                 rollout = self.runner.run(callback)
-                obs, returns, masks, actions, values, neglogpacs, states, ep_infos, true_reward = rollout
                 callback.on_rollout_end()
                 if not self.runner.continue_training:
                     break
-                self.ep_info_buf.extend(ep_infos)
-                minibatch_indices, minibatch_envs = self._minibatch_indices()
+                self.ep_info_buf.extend(rollout.episode_infos)
+                plan = self._minibatch_indices()
                 try:
-                    loss_vals = self.train_on_batch(obs, returns, actions, values, neglogpacs,
-                                                    minibatch_indices, lr_now, cliprange_now,
-                                                    cliprange_vf_now, masks, states, minibatch_envs)
+                    loss_vals = self.train_on_batch(
+                        rollout.obs, rollout.returns, rollout.actions, rollout.values, rollout.neglogpacs,
+                        plan.sample_rows, lr_now, cliprange_now, cliprange_vf_now,
+                        masks=rollout.episode_starts, states=rollout.initial_states, minibatch_envs=plan.env_rows)
                 except FloatingPointError as error:
                     raise FloatingPointError(f"Update {update} of {n_updates} (timestep "
                                              f"{self.num_timesteps}): {error}") from error
                 fps = int(self.n_batch / (time.time() - t_start))
                 if writer is not None:
                     self._write_summaries(writer, loss_vals, lr_now, cliprange_now, cliprange_vf_now,
-                                          obs, returns, values, neglogpacs, masks, true_reward,
-                                          minibatch_indices)
+                                          rollout, plan.sample_rows)
                 if self.verbose >= 1 and (update % log_interval == 0 or update == 1):
-                    self._log_update(update, fps, returns, values, t_start - t_first_start, loss_vals)
+                    self._log_update(update, fps, rollout.returns, rollout.values, t_start - t_first_start,
+                                     loss_vals)
             callback.on_training_end()
         return self
 
-    def _write_summaries(self, writer, loss_vals, learning_rate, cliprange, cliprange_vf, obs, returns,
-                         values, neglogpacs, masks, true_reward, minibatch_indices) -> None:
+    def _write_summaries(self, writer, loss_vals, learning_rate, cliprange, cliprange_vf,
+                         rollout: RolloutBuffer, minibatch_indices) -> None:
         """Per-update TensorBoard scalars with SB2's tags (losses are means over the minibatches),
         plus histograms of the parameters and inputs with ``full_tensorboard_log``."""
+        obs, returns, values, neglogpacs = rollout.obs, rollout.returns, rollout.values, rollout.neglogpacs
         pg_loss, vf_loss, entropy, approxkl, clipfrac = (float(v) for v in loss_vals)
         minibatch_advantages = (returns - values)[minibatch_indices]
         normalized_advantages = ((minibatch_advantages - minibatch_advantages.mean(axis=1, keepdims=True))
@@ -564,8 +531,8 @@ class PPO2(ActorCriticRLModel):
             for tag, value in scalars.items():
                 tf.summary.scalar(tag, value, step=self.num_timesteps)
         self.episode_reward = total_episode_reward_logger(
-            self.episode_reward, true_reward.reshape((self.n_envs, self.n_steps)),
-            masks.reshape((self.n_envs, self.n_steps)), writer, self.num_timesteps)
+            self.episode_reward, rollout.true_rewards.reshape((self.n_envs, self.n_steps)),
+            rollout.episode_starts.reshape((self.n_envs, self.n_steps)), writer, self.num_timesteps)
         if self.full_tensorboard_log:
             inputs = {"discounted_rewards": returns, "advantage": normalized_advantages,
                       "old_neglog_action_probability": neglogpacs, "old_value_pred": values}
