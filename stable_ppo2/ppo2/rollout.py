@@ -81,7 +81,8 @@ class MinibatchPlan(NamedTuple):
 
 def minibatch_plan(n_envs: int, n_steps: int, nminibatches: int, noptepochs: int, recurrent: bool) -> MinibatchPlan:
     """SB2's minibatch order, shuffled with the global numpy RNG exactly as SB2 does (one
-    ``np.random.shuffle`` per epoch: of the samples, or for recurrent policies of the envs)."""
+    ``np.random.shuffle`` per epoch: of the samples, or for recurrent policies of the envs). Rows are
+    copies: the next epoch shuffles the same index array in place."""
     n_batch = n_envs * n_steps
     rows, env_rows = [], []
     if not recurrent:
@@ -89,7 +90,7 @@ def minibatch_plan(n_envs: int, n_steps: int, nminibatches: int, noptepochs: int
         indices = np.arange(n_batch)
         for _ in range(noptepochs):
             np.random.shuffle(indices)
-            rows.extend(indices[start:start + batch_size] for start in range(0, n_batch, batch_size))
+            rows.extend(indices[start:start + batch_size].copy() for start in range(0, n_batch, batch_size))
         return MinibatchPlan(np.asarray(rows, np.int32), np.zeros((len(rows), 0), np.int32))
     envs_per_batch = n_envs // nminibatches
     env_indices = np.arange(n_envs)
@@ -97,7 +98,7 @@ def minibatch_plan(n_envs: int, n_steps: int, nminibatches: int, noptepochs: int
     for _ in range(noptepochs):
         np.random.shuffle(env_indices)
         for start in range(0, n_envs, envs_per_batch):
-            minibatch_envs = env_indices[start:start + envs_per_batch]
+            minibatch_envs = env_indices[start:start + envs_per_batch].copy()
             env_rows.append(minibatch_envs)
             rows.append(flat_indices[minibatch_envs].ravel())
     return MinibatchPlan(np.asarray(rows, np.int32), np.asarray(env_rows, np.int32))
