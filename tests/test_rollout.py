@@ -57,7 +57,8 @@ def test_buffer_unpacks_in_sb2_run_order():
         ["obs", "returns", "episode_starts", "actions", "values", "neglogpacs", "initial_states", "true_rewards"])}
     buffer = RolloutBuffer(**fields, episode_infos=[{"r": 1.0, "l": 2}])
     obs, returns, masks, actions, values, neglogpacs, states, ep_infos, true_reward = buffer
-    assert [int(a[0]) for a in (obs, returns, masks, actions, values, neglogpacs, states, true_reward)] == list(range(8))
+    unpacked = (obs, returns, masks, actions, values, neglogpacs, states, true_reward)
+    assert [int(array[0]) for array in unpacked] == list(range(8))
     assert ep_infos == [{"r": 1.0, "l": 2}]
 
 

@@ -10,6 +10,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional
 
 import numpy as np
 
+
 def swap_and_flatten(arr: np.ndarray) -> np.ndarray:
     """``(n_steps, n_envs, ...)`` -> ``(n_envs * n_steps, ...)``, env-major (index = env * n_steps + t)."""
     shape = arr.shape
