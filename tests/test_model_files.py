@@ -367,7 +367,7 @@ def test_saved_zip_has_sb2_layout(trained, tmp_path):
 
 def test_save_is_atomic(trained, tmp_path, monkeypatch):
     """A save that fails half-way leaves the previous file intact and no temporary file."""
-    from stable_ppo2.common import save_util
+    from stable_ppo2.common.model_files import formats
 
     path = str(tmp_path / "model.zip")
     trained.save(path)
@@ -377,7 +377,7 @@ def test_save_is_atomic(trained, tmp_path, monkeypatch):
         file.write(b"PK\x03\x04 half a zip")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(save_util, "_write_zip", failing_write)
+    monkeypatch.setattr(formats, "_write_zip", failing_write)
     with pytest.raises(KeyboardInterrupt):
         trained.save(path)
     assert os.listdir(tmp_path) == ["model.zip"]

@@ -28,6 +28,7 @@ from stable_ppo2.common.base_class import ActorCriticRLModel, SetVerbosity
 from stable_ppo2.common.callbacks import ProgressBarCallback
 from stable_ppo2.common.input import input_dtype, input_shape
 from stable_ppo2.common.math_util import explained_variance, safe_mean
+from stable_ppo2.common.model_files.schema import DataSchema
 from stable_ppo2.common.policies import ActorCriticPolicy
 from stable_ppo2.common.runners import AbstractEnvRunner
 from stable_ppo2.common.schedules import get_schedule_fn
@@ -594,6 +595,20 @@ class PPO2(ActorCriticRLModel):
         logger.dumpkvs()
 
     # ------------------------------------------------------------------------------ files
+    _data_schema = DataSchema({
+        "gamma": "a number in [0, 1]", "n_steps": "an int >= 1", "vf_coef": "a finite number >= 0",
+        "ent_coef": "a finite number >= 0", "max_grad_norm": "None or a number > 0",
+        "learning_rate": "a finite number >= 0 or a schedule", "lam": "a number in [0, 1]",
+        "nminibatches": "an int >= 1 dividing n_envs * n_steps", "noptepochs": "an int >= 1",
+        "cliprange": "a finite number >= 0 or a schedule",
+        "cliprange_vf": "None, a finite number (negative: no value clipping) or a schedule",
+        "verbose": "an int", "policy": "an ActorCriticPolicy class",
+        "observation_space": "a gymnasium space", "action_space": "a Box, Discrete, MultiDiscrete or "
+        "MultiBinary space", "n_envs": "None or an int >= 1", "n_cpu_tf_sess": "None or an int >= 1",
+        "seed": "None or an int >= 0", "_vectorize_action": "a bool",
+        "policy_kwargs": "a dict of the policy's keyword arguments",
+    }, types={"_vectorize_action": (bool, np.bool_)}, rollout=("n_steps", "n_envs"))
+
     def _get_save_data(self) -> Dict[str, Any]:
         return {
             "gamma": self.gamma, "n_steps": self.n_steps, "vf_coef": self.vf_coef,
