@@ -703,7 +703,7 @@ def check_entry(obj, unpickler: FileUnpickler, trust: bool, fail: Fail, *,
         if value is not NO_FALLBACK:
             return value
     description = describe_code(node)[0] or "a function or class"
-    raise fail(f"it holds code pickled by value ({description}) that {why}"
+    raise fail(f"it carries code pickled by value ({description}) that {why}"
                + ("" if trust else f". {TRUST_HINT}"), not trust)
 
 
