@@ -1,6 +1,6 @@
 """Learning tests: each asserts a return threshold after a fixed budget (marked ``slow``).
 
-CartPole uses the RL zoo's tuned PPO2 hyperparameters (``../shared/sb2-zoo/ppo2.yml``); the
+CartPole uses the RL zoo's tuned PPO2 hyperparameters (``stable_ppo2/zoo/ppo2.yml``); the
 identity tasks follow SB2's test_identity / test_continuous / test_action_space.
 """
 import gymnasium as gym

@@ -1,7 +1,7 @@
 """Model files (issue #3): SB2's legacy .pkl (the RL zoo's), zips written by SB2 after training,
 our own zip/pkl round trips, parameters, VecNormalize statistics and set_env.
 
-Reference data: ``../shared/sb2-zoo`` (the zoo's PPO2 agents with SB2's outputs and scores) and
+Reference data: ``tests/data/sb2-zoo`` (the zoo's PPO2 agents with SB2's outputs and scores) and
 ``tests/fixtures/sb2_zips`` (made by ``tools/sb2/make_zip_fixtures.py`` with the original SB2).
 Everything here loads under the safe default (no ``trust_file``).
 """
