@@ -70,7 +70,7 @@ class DataSchema:
             else:
                 unknown.append(key)
         if unknown:
-            warnings.warn(f"{source}: ignoring {origin}s that {type(model).__name__} does not know: "
+            warnings.warn(f"{source}: ignoring data entries that {type(model).__name__} does not know: "
                           f"{', '.join(repr(key) for key in unknown)}", IgnoredEntryWarning)
         return selected
 
@@ -128,7 +128,7 @@ def _layer_chains(policy_kwargs: Mapping[str, Any]) -> Iterator[Tuple[str, list]
                     if isinstance(widths, (list, tuple)):
                         yield "net_arch", shared + [(f"policy_kwargs['net_arch'][{i}][{head!r}][{j}]", width)
                                                     for j, width in enumerate(widths)]
-            elif not isinstance(layer, str):  # "lstm" marks where the LSTM sits
+            elif layer != "lstm":  # "lstm" marks where the LSTM sits
                 shared.append((f"policy_kwargs['net_arch'][{i}]", layer))
         yield "net_arch", shared
 
