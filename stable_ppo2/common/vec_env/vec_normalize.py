@@ -187,11 +187,12 @@ def sync_envs_normalization(env: VecEnv, eval_env: VecEnv) -> None:
     env_tmp, eval_env_tmp = env, eval_env
     while isinstance(env_tmp, VecEnvWrapper):
         if isinstance(env_tmp, VecNormalize):
-            assert isinstance(eval_env_tmp, VecNormalize), (
-                f"sync_envs_normalization: eval env has {type(eval_env_tmp).__name__} where env has VecNormalize"
-            )
+            if not isinstance(eval_env_tmp, VecNormalize):
+                raise ValueError(f"sync_envs_normalization: eval env has {type(eval_env_tmp).__name__} where env "
+                                 "has VecNormalize")
             eval_env_tmp.obs_rms = deepcopy(env_tmp.obs_rms)
             eval_env_tmp.ret_rms = deepcopy(env_tmp.ret_rms)
         env_tmp = env_tmp.venv
-        assert isinstance(eval_env_tmp, VecEnvWrapper), "sync_envs_normalization: eval env has fewer wrappers than env"
+        if not isinstance(eval_env_tmp, VecEnvWrapper):
+            raise ValueError("sync_envs_normalization: eval env has fewer wrappers than env")
         eval_env_tmp = eval_env_tmp.venv
