@@ -371,7 +371,7 @@ class BaseRLModel(ABC):
         :param trust_file: False (default): safe loading. The file's pickles may only name
             stable_ppo2's (and SB2's) policies, schedules and statistics, gym/gymnasium spaces,
             numpy's array helpers and TF activations; anything else, and any code pickled by
-            value, is refused (:class:`~stable_ppo2.common.safe_pickle.UnsafeFileError`) and never
+            value, is refused (:class:`~stable_ppo2.common.model_files.UnsafeFileError`) and never
             runs. Exception: ``learning_rate``/``cliprange``/``cliprange_vf`` functions pickled by
             value (SB2 saves them after ``learn()``) become the constant of SB2's ``constfn``, or
             the constructor's default, with a ``FallbackWarning``. True: the file is trusted and
@@ -380,8 +380,12 @@ class BaseRLModel(ABC):
         :param kwargs: attributes that override the stored ones (``policy=MyPolicy``,
             ``verbose=1``...); like ``custom_objects``, entries given this way are never
             deserialised from the file. ``policy_kwargs`` must equal the stored ones (ValueError).
+            A keyword naming a method is refused (ValueError).
         :raises RuntimeError: (``ModelFileError``) the file or one entry cannot be read; the
-            message names both
+            message names both. ``ModelDataError`` (also a ValueError): the file's ``data`` names a
+            method or another attribute that is not data, or holds values the constructor refuses or
+            sizes that could not be allocated (see the algorithm's ``_data_schema``). Unknown
+            ``data`` entries are ignored with one ``IgnoredEntryWarning``.
         """
         if custom_objects is not None and not isinstance(custom_objects, dict):
             raise ValueError("custom_objects argument must be a dict or None")

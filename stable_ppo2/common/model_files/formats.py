@@ -76,7 +76,7 @@ def json_to_data(json_string: str, custom_objects: Optional[Dict[str, Any]] = No
 
     Entries named in ``custom_objects`` are used as given and never deserialised (so an object
     that cannot be unpickled any more can be replaced). The others are unpickled safely (see
-    :mod:`~stable_ppo2.common.safe_pickle`; ``trust=True`` lifts the allow-list); ``defaults``
+    :mod:`~stable_ppo2.common.model_files.unpickler`; ``trust=True`` lifts the allow-list); ``defaults``
     gives the fallback of schedule entries whose function cannot be rebuilt.
     """
     if custom_objects is not None and not isinstance(custom_objects, dict):
