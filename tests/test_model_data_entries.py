@@ -48,9 +48,12 @@ def test_an_entry_naming_a_method_or_other_attribute_is_refused(saved, tmp_path,
         PPO2.load(_crafted(saved, tmp_path, **{key: value}))
 
 
-def test_a_load_keyword_naming_a_method_is_refused(saved, tmp_path):
+def test_load_keywords_set_attributes_but_never_methods(saved, tmp_path):
+    path = _crafted(saved, tmp_path)
     with pytest.raises(ValueError, match="load\\(\\) keyword 'predict' names a method of PPO2"):
-        PPO2.load(_crafted(saved, tmp_path), predict=lambda obs: 0)
+        PPO2.load(path, predict=lambda obs: 0)
+    model = PPO2.load(path, tensorboard_log="runs", verbose=1)  # SB2: any instance attribute
+    assert model.tensorboard_log == "runs" and model.verbose == 1
 
 
 def test_unknown_entries_are_ignored_with_one_warning(saved, tmp_path):

@@ -48,25 +48,28 @@ class DataSchema:
         """The entries of ``data`` that ``model``'s attributes may be set from.
 
         ``source`` names where ``data`` comes from (the file) and ``origin`` what its keys are, in
-        messages. ``supplied`` names entries the caller gave (``load()``'s keywords and custom objects): they
-        are kept even when unknown, as SB2 did. An entry naming a method or another attribute of
-        ``model`` that is not data is refused (:class:`ModelDataError`, naming it); other unknown
-        entries are dropped with one :class:`IgnoredEntryWarning`.
+        messages. An entry naming a method or another attribute of ``model`` that is not data is
+        refused, naming it (:class:`ModelDataError`); other unknown entries are dropped with one
+        :class:`IgnoredEntryWarning`. ``supplied`` names entries the caller gave (``load()``'s
+        keywords, custom objects): as in SB2 they may set any instance attribute
+        (``tensorboard_log``), but never a method or another class attribute (ValueError).
         """
         supplied = set(supplied)
-        non_data = set(dir(type(model))) | set(vars(model))
+        class_attributes = set(dir(type(model)))
+        non_data = class_attributes | set(vars(model))
         selected, unknown = {}, []
         for key, value in data.items():
             if not isinstance(key, str):
                 raise ModelDataError(f"{origin} {key!r} is not a name")
             if key in self.entries:
                 selected[key] = value
+            elif key in supplied and key not in class_attributes and not key.startswith("__"):
+                selected[key] = value
             elif key in non_data or key.startswith("__"):
                 kind = "a method" if callable(getattr(type(model), key, None)) else "an attribute that is not data"
-                raise ModelDataError(f"{origin} {key!r} names {kind} of {type(model).__name__}, which a "
-                                     f"model file never sets (it may set {', '.join(self.entries)})")
-            elif key in supplied:
-                selected[key] = value
+                error_type = ValueError if key in supplied else ModelDataError  # the caller's, or the file's
+                raise error_type(f"{origin} {key!r} names {kind} of {type(model).__name__}, which a "
+                                 f"model file never sets (it may set {', '.join(self.entries)})")
             else:
                 unknown.append(key)
         if unknown:
