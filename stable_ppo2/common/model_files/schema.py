@@ -131,7 +131,7 @@ def _layer_chains(policy_kwargs: Mapping[str, Any]) -> Iterator[Tuple[str, list]
                     if isinstance(widths, (list, tuple)):
                         yield "net_arch", shared + [(f"policy_kwargs['net_arch'][{i}][{head!r}][{j}]", width)
                                                     for j, width in enumerate(widths)]
-            elif layer != "lstm":  # "lstm" marks where the LSTM sits
+            elif not (isinstance(layer, str) and layer == "lstm"):  # "lstm" marks where the LSTM sits
                 shared.append((f"policy_kwargs['net_arch'][{i}]", layer))
         yield "net_arch", shared
 
