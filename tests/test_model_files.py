@@ -384,6 +384,30 @@ def test_save_is_atomic(trained, tmp_path, monkeypatch):
     assert open(path, "rb").read() == original
 
 
+def test_vecnormalize_save_is_atomic(tmp_path, monkeypatch):
+    """VecNormalize pickles go through the same atomic write as models: a failed save keeps the
+    previous file."""
+    import pickle
+
+    from stable_ppo2.common.vec_env import vec_normalize
+
+    venv = VecNormalize(DummyVecEnv([lambda: gym.make("CartPole-v1")]))
+    path = tmp_path / "vecnormalize.pkl"
+    venv.save(str(path))
+    original = path.read_bytes()
+
+    def failing_dump(obj, file):
+        file.write(b"\x80\x04 half a pickle")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(vec_normalize.pickle, "dump", failing_dump)
+    with pytest.raises(OSError, match="disk full"):
+        venv.save(str(path))
+    monkeypatch.setattr(vec_normalize.pickle, "dump", pickle.dump)
+    assert os.listdir(tmp_path) == ["vecnormalize.pkl"] and path.read_bytes() == original
+    assert isinstance(VecNormalize.load(str(path), DummyVecEnv([lambda: gym.make("CartPole-v1")])), VecNormalize)
+
+
 def test_lambda_schedule_of_our_own_file(tmp_path):
     """A lambda is pickled by value: the default load falls back (warning); trust_file rebuilds it."""
     model = PPO2("MlpPolicy", "CartPole-v1", learning_rate=lambda frac: frac * 1e-3, **FAST)
