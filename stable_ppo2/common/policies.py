@@ -21,11 +21,26 @@ import numpy as np
 from gymnasium import spaces
 
 from stable_ppo2.common.distributions import make_proba_dist_type
-from stable_ppo2.common.input import (check_observation_space, input_dtype, input_shape,
-                                      preprocess_obs_np, preprocess_obs_tf)
-from stable_ppo2.common.tf_layers import (Backend, NumpyBackend, NumpyUnsupported, TfBackend,
-                                          VariableStore, conv, conv_to_fc, current_backend, linear,
-                                          lstm, using_backend)
+from stable_ppo2.common.input import (
+    check_observation_space,
+    input_dtype,
+    input_shape,
+    preprocess_obs_np,
+    preprocess_obs_tf,
+)
+from stable_ppo2.common.tf_layers import (
+    Backend,
+    NumpyBackend,
+    NumpyUnsupported,
+    TfBackend,
+    VariableStore,
+    conv,
+    conv_to_fc,
+    current_backend,
+    linear,
+    lstm,
+    using_backend,
+)
 from stable_ppo2.common.tf_util import batch_to_seq, seq_to_batch, tf
 
 

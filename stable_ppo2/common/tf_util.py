@@ -36,7 +36,7 @@ def _import_tensorflow_quietly():
 
 
 tf = _import_tensorflow_quietly()
-import tf_keras  # noqa: E402  (Keras 2: plain tf.Variables with SB2's names, as TFP expects)
+import tf_keras  # noqa: E402, F401  (re-exported; Keras 2: plain tf.Variables with SB2's names, as TFP expects)
 
 _threads_set: Optional[int] = None
 #: Compile the training steps of MLP policies (PPO2's update, recurrent pretraining) with XLA:

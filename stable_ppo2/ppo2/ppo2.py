@@ -29,15 +29,14 @@ from stable_ppo2.common.base_class import ActorCriticRLModel, SetVerbosity
 from stable_ppo2.common.callbacks import ProgressBarCallback
 from stable_ppo2.common.input import input_dtype, input_shape
 from stable_ppo2.common.math_util import explained_variance, safe_mean
-from stable_ppo2.common.optimizers import Tf1Adam
 from stable_ppo2.common.model_files.schema import DataSchema
+from stable_ppo2.common.optimizers import Tf1Adam
 from stable_ppo2.common.policies import ActorCriticPolicy
 from stable_ppo2.common.runners import AbstractEnvRunner
 from stable_ppo2.common.schedules import get_schedule_fn
 from stable_ppo2.common.tensorboard import TensorboardWriter, total_episode_reward_logger
 from stable_ppo2.common.tf_util import USE_XLA, is_image, set_num_threads, tf
-from stable_ppo2.ppo2.rollout import (MinibatchPlan, RolloutBuffer, compute_gae, minibatch_plan,
-                                      swap_and_flatten)
+from stable_ppo2.ppo2.rollout import MinibatchPlan, RolloutBuffer, compute_gae, minibatch_plan, swap_and_flatten
 
 Schedule = Union[float, Callable[[float], float]]
 LOSS_NAMES = ["policy_loss", "value_loss", "policy_entropy", "approxkl", "clipfrac"]
