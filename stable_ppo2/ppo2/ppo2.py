@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numbers
 import time
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union, cast
 
 import numpy as np
 from gymnasium import spaces
@@ -122,7 +122,7 @@ class Runner(AbstractEnvRunner):
         mb_advs = compute_gae(mb_rewards, mb_values, mb_dones, last_values, self.dones, self.gamma, self.lam)
         return RolloutBuffer(
             obs=swap_and_flatten(mb_obs), returns=swap_and_flatten(mb_advs + mb_values),
-            episode_starts=swap_and_flatten(mb_dones), actions=swap_and_flatten(mb_actions),
+            episode_starts=swap_and_flatten(mb_dones), actions=swap_and_flatten(cast(np.ndarray, mb_actions)),
             values=swap_and_flatten(mb_values), neglogpacs=swap_and_flatten(mb_neglogpacs),
             initial_states=mb_states, true_rewards=swap_and_flatten(mb_rewards), episode_infos=ep_infos)
 

@@ -85,7 +85,8 @@ def minibatch_plan(n_envs: int, n_steps: int, nminibatches: int, noptepochs: int
     ``np.random.shuffle`` per epoch: of the samples, or for recurrent policies of the envs). Rows are
     copies: the next epoch shuffles the same index array in place."""
     n_batch = n_envs * n_steps
-    rows, env_rows = [], []
+    rows: List[np.ndarray] = []
+    env_rows: List[np.ndarray] = []
     if not recurrent:
         batch_size = n_batch // nminibatches
         indices = np.arange(n_batch)
