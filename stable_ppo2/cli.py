@@ -57,9 +57,14 @@ def new_run_dir(log_dir: str, env_id: str) -> str:
         suffix = os.path.basename(path)[len(name) + 1:]
         if suffix.isdigit():
             numbers.append(int(suffix))
-    run_dir = os.path.join(log_dir, f"{name}_{max(numbers) + 1}")
-    os.makedirs(run_dir)
-    return run_dir
+    number = max(numbers) + 1
+    while True:  # runs started side by side (--jobs) may pick the same number: the first to create it has it
+        run_dir = os.path.join(log_dir, f"{name}_{number}")
+        try:
+            os.makedirs(run_dir)
+            return run_dir
+        except FileExistsError:
+            number += 1
 
 
 def _summary(config: Any) -> str:
@@ -167,7 +172,7 @@ def train(args: argparse.Namespace) -> int:
         return resume_run(args, resolve_run_dir(args.resume))
     if args.env_id is None:
         raise CLIError("train needs ENV_ID (or --resume RUN_FOLDER)")
-    if args.seed is not None and len(args.seed) > 1 or args.n_seeds is not None:
+    if (args.seed is not None and len(args.seed) > 1) or args.n_seeds is not None:
         from stable_ppo2.zoo.seeds import train_seeds
 
         return train_seeds(args, train_one)
@@ -647,6 +652,9 @@ def plot(args: argparse.Namespace) -> int:
             raise CLIError(str(exc)) from exc
         for path in written:
             print(f"{'table' if path.endswith(('.md', '.csv')) else 'plot'}: {path}")
+            if path.endswith(".md"):
+                with open(path, encoding="utf-8") as file:
+                    print(file.read(), end="")
         return 0
     try:
         written = plot_run(runs[0] if runs else run_dirs[0], out_dir=args.out, html=not args.no_html)
