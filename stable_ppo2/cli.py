@@ -694,6 +694,45 @@ def _add_list_parser(commands: Any) -> None:
     list_parser.set_defaults(func=list_envs)
 
 
+# ------------------------------------------------------------------------------------------- tune
+def tune(args: argparse.Namespace) -> int:
+    """``stable-ppo2 tune``: see :mod:`stable_ppo2.zoo.tune`."""
+    from stable_ppo2.zoo.tune import tune as run_study
+
+    return run_study(args)
+
+
+def _add_tune_parser(commands: Any) -> None:
+    tune_parser = commands.add_parser("tune", help="search PPO2 hyperparameters with Optuna",
+                                      description="Search PPO2 hyperparameters for ENV_ID with Optuna over the RL "
+                                                  "zoo's search space; writes best.yml for train --hyperparams.")
+    tune_parser.add_argument("env_id", metavar="ENV_ID", help="gymnasium env id (or module.path:EnvId)")
+    tune_parser.add_argument("--n-trials", type=_positive_int, default=10, metavar="N",
+                             help="trials the study should have finished (default 10); a continued study runs "
+                                  "the missing ones")
+    tune_parser.add_argument("--n-jobs", type=_positive_int, default=1, metavar="J", help="trials side by side")
+    tune_parser.add_argument("--sampler", choices=["tpe", "random"], default="tpe", help="default tpe")
+    tune_parser.add_argument("--pruner", choices=["median", "none"], default="median", help="default median")
+    tune_parser.add_argument("--storage", metavar="URL",
+                             help="Optuna storage (e.g. sqlite:///study.db) to stop and continue the study")
+    tune_parser.add_argument("--study-name", metavar="NAME", help="default ppo2-ENV_ID")
+    tune_parser.add_argument("--n-timesteps", type=_positive_int, default=100_000, metavar="T",
+                             help="timesteps per trial (default 100000)")
+    tune_parser.add_argument("--n-evaluations", type=_positive_int, default=10, metavar="N",
+                             help="evaluations per trial, reported for pruning (default 10)")
+    tune_parser.add_argument("--eval-episodes", type=_positive_int, default=5, metavar="K",
+                             help="episodes per evaluation (default 5)")
+    tune_parser.add_argument("--hyperparams", metavar="FILE.yml",
+                             help="base setting (default: the zoo's for the env; sampled values replace its own)")
+    tune_parser.add_argument("--gym-packages", nargs="+", metavar="MODULE", default=[],
+                             help="modules to import first (they register custom envs)")
+    tune_parser.add_argument("--seed", type=int, default=0, help="sampler seed; trial i trains with seed + i")
+    tune_parser.add_argument("--log-dir", default="runs", metavar="DIR",
+                             help="results go to LOG_DIR/tune_ENV_ID (default runs)")
+    tune_parser.add_argument("--out", metavar="DIR", help="results folder (default LOG_DIR/tune_ENV_ID)")
+    tune_parser.set_defaults(func=tune)
+
+
 # ------------------------------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
     from stable_ppo2 import __version__
@@ -799,6 +838,7 @@ def build_parser() -> argparse.ArgumentParser:
                                help="ignore VecNormalize statistics found beside the model")
     export_parser.set_defaults(func=export)
     _add_list_parser(commands)
+    _add_tune_parser(commands)
     return parser
 
 
