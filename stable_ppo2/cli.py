@@ -720,6 +720,8 @@ def _add_tune_parser(commands: Any) -> None:
                              help="timesteps per trial (default 100000)")
     tune_parser.add_argument("--n-evaluations", type=_positive_int, default=10, metavar="N",
                              help="evaluations per trial, reported for pruning (default 10)")
+    tune_parser.add_argument("--n-startup-trials", type=int, default=5, metavar="N",
+                             help="trials sampled at random and never pruned before TPE and pruning start (default 5)")
     tune_parser.add_argument("--eval-episodes", type=_positive_int, default=5, metavar="K",
                              help="episodes per evaluation (default 5)")
     tune_parser.add_argument("--hyperparams", metavar="FILE.yml",

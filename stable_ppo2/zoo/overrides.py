@@ -12,13 +12,17 @@ from typing import Any, Dict, Optional, Sequence
 
 from stable_ppo2.zoo.hyperparams import HyperparamsError, parse_literal
 
+_YAML_WORDS = {"true": True, "false": False, "null": None}  # as the zoo's YAML files spell them
 _BARE_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
 def parse_value(text: str, key: str) -> Any:
-    """The value ``text`` spells: a literal (number, bool, list, dict, ``dict(...)``), or a bare word as a string."""
+    """The value ``text`` spells: a literal (number, bool as in Python or YAML, list, dict, ``dict(...)``), or a
+    bare word as a string."""
     if text.startswith("lin_"):
         return text
+    if text in _YAML_WORDS:
+        return _YAML_WORDS[text]
     try:
         return parse_literal(text, key)
     except HyperparamsError:

@@ -122,6 +122,9 @@ def _objective(args: argparse.Namespace, setting: Optional[Dict[str, Any]], sour
             eval_env.close()
         if callback.pruned:
             raise optuna.TrialPruned()
+        if callback.evaluations == 0:
+            raise optuna.TrialPruned(f"{args.n_timesteps} timesteps are fewer than one evaluation or update "
+                                     f"(n_steps * n_envs = {model.n_batch})")
         return float(callback.last_mean_reward)
 
     return objective
@@ -136,9 +139,10 @@ def tune(args: argparse.Namespace) -> int:
     import_gym_packages(args.gym_packages)
     args.env_id = check_env_id(args.env_id)
     setting, source = load_setting(split_module(args.env_id)[1], args.hyperparams)
-    sampler = (optuna.samplers.TPESampler(n_startup_trials=5, seed=args.seed) if args.sampler == "tpe"
-               else optuna.samplers.RandomSampler(seed=args.seed))
-    pruner = (optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=args.n_evaluations // 3)
+    sampler = (optuna.samplers.TPESampler(n_startup_trials=args.n_startup_trials, seed=args.seed)
+               if args.sampler == "tpe" else optuna.samplers.RandomSampler(seed=args.seed))
+    pruner = (optuna.pruners.MedianPruner(n_startup_trials=args.n_startup_trials,
+                                          n_warmup_steps=args.n_evaluations // 3)
               if args.pruner == "median" else optuna.pruners.NopPruner())
     study_name = args.study_name or f"ppo2-{split_module(args.env_id)[1]}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
