@@ -59,7 +59,11 @@ def resume_run(args: argparse.Namespace, run_dir: str) -> int:
     except Exception as exc:  # any load failure is one line
         env.close()
         raise CLIError(f"cannot resume from {checkpoint.path}: {_one_line(exc)}", code=1) from exc
-    drop_monitor_backups(monitor_dir)
+    if getattr(_innermost(env), "envs", None) is not None:
+        drop_monitor_backups(monitor_dir)
+    else:
+        print(f"note: the envs run in other processes ({original.vec_env}): they start new episodes, and their "
+              f"Monitor files start afresh (the rows before the resume are kept as {monitor_dir}/*.resume)")
     for warning in caught:
         if "cannot be saved mid-episode" in str(warning.message):
             print(f"note: {warning.message}")
@@ -67,6 +71,12 @@ def resume_run(args: argparse.Namespace, run_dir: str) -> int:
     print(f"resuming {run_dir} from {checkpoint.path} ({checkpoint.num_timesteps:,} of "
           f"{config.n_timesteps:,} timesteps)", flush=True)
     return _learn_and_save(original, config, model, env, run_dir, resumed_from=checkpoint.num_timesteps)
+
+
+def _innermost(env: Any) -> Any:
+    while hasattr(env, "venv"):
+        env = env.venv
+    return env
 
 
 def continue_callbacks(callbacks: List[Any], run_dir: str, model: Any) -> None:
