@@ -159,8 +159,7 @@ def _train_config(args: argparse.Namespace, seed: Optional[int]) -> Any:
     config.env_id = check_env_id(args.env_id, config.env_kwargs)
     if config.frame_stack is None and is_atari(config.env_id) and "frame_stack" not in config.raw:
         config.frame_stack = 4  # the zoo stacks 4 frames for Atari unless told otherwise
-    config.sources = sources
-    config.no_zoo_entry = no_zoo_entry
+    config.sources, config.no_zoo_entry = sources, no_zoo_entry
     return config
 
 
@@ -227,15 +226,15 @@ def _build_model(config: Any, env: Any, run_dir: str, tensorboard: bool) -> Any:
         raise CLIError(f"cannot build PPO2 for {config.env_id} with these hyperparameters: {_one_line(exc)}") from exc
 
 
-def _eval_callback(args: argparse.Namespace, config: Any, run_dir: str, seed: int) -> Any:
-    """``EvalCallback`` on its own envs (statistics synced from training, never updated) writing
-    ``evaluations.npz`` and ``best_model.zip`` into the run."""
-    from stable_ppo2.common.callbacks import EvalCallback
+def make_eval_env(config: Any, n_envs: int, seed: int) -> Any:
+    """Envs to evaluate on, built as the training envs are (Atari: whole games, raw scores) but without
+    Monitor files; with ``normalize`` a VecNormalize that is never updated (the training statistics are
+    copied in before each evaluation) and returns raw rewards."""
     from stable_ppo2.common.cmd_util import make_vec_env
     from stable_ppo2.common.vec_env import VecFrameStack, VecNormalize
     from stable_ppo2.zoo.envs import env_maker, env_wrapper_for
 
-    eval_env = make_vec_env(env_maker(config.env_id), n_envs=args.n_eval_envs, seed=seed + 10_000,
+    eval_env = make_vec_env(env_maker(config.env_id), n_envs=n_envs, seed=seed,
                             wrapper_class=env_wrapper_for(config.env_id, config.env_wrapper, evaluation=True),
                             env_kwargs=config.env_kwargs or None)
     if config.frame_stack:
@@ -243,7 +242,14 @@ def _eval_callback(args: argparse.Namespace, config: Any, run_dir: str, seed: in
     if config.normalize is not None:
         eval_env = VecNormalize(eval_env, training=False, norm_reward=False,
                                 **{k: v for k, v in config.normalize.items() if k != "norm_reward"})
-    return EvalCallback(eval_env, n_eval_episodes=args.eval_episodes,
+    return eval_env
+
+
+def _eval_callback(args: argparse.Namespace, config: Any, run_dir: str, seed: int) -> Any:
+    """``EvalCallback`` on its own envs writing ``evaluations.npz`` and ``best_model.zip`` into the run."""
+    from stable_ppo2.common.callbacks import EvalCallback
+
+    return EvalCallback(make_eval_env(config, args.n_eval_envs, seed + 10_000), n_eval_episodes=args.eval_episodes,
                         eval_freq=max(args.eval_freq // config.n_envs, 1), log_path=run_dir,
                         best_model_save_path=run_dir, deterministic=True, verbose=1)
 

@@ -224,6 +224,10 @@ def restore_training_state(model: Any, state: Dict[str, Any]) -> List[int]:
     boundary: List[int] = []
     env = model.get_env()
     if env is not None and state["runner"] is not None:
+        if tuple(state["runner"]["obs"].shape) != (env.num_envs,) + tuple(env.observation_space.shape):
+            raise ValueError(f"the training state was saved with observations of shape "
+                             f"{state['runner']['obs'].shape}; this env gives {env.num_envs} x "
+                             f"{env.observation_space.shape}: resume on the run's own envs")
         runner = model.runner  # made now: it resets the envs, which are then set back
         boundary = _restore_vec_env(env, state["vec_env"])
         fresh_obs = runner.obs.copy()
@@ -293,7 +297,10 @@ def read_training_state(load_path: Union[str, os.PathLike, IO[bytes]], trust: bo
 
 
 def load_training_state_into(model: Any, load_path: Any, trust: bool = False) -> None:
-    """The hook of ``load``: restore the file's training state, if it has one."""
+    """The hook of ``load``: restore the file's training state, if it has one and the model is loaded with an
+    env to train on (a model loaded to predict leaves the process's RNGs alone)."""
+    if model.get_env() is None:
+        return
     state = read_training_state(load_path, trust)
     if state is not None:
         restore_training_state(model, state)

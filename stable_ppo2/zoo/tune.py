@@ -85,10 +85,7 @@ def _trial_eval_callback(trial: Any, eval_env: Any, **kwargs: Any) -> Any:
 
 
 def _objective(args: argparse.Namespace, setting: Optional[Dict[str, Any]], source: str, optuna: Any) -> Any:
-    from stable_ppo2.cli import _build_model, _make_train_env
-    from stable_ppo2.common.cmd_util import make_vec_env
-    from stable_ppo2.common.vec_env import VecFrameStack, VecNormalize
-    from stable_ppo2.zoo.envs import env_maker, env_wrapper_for
+    from stable_ppo2.cli import _build_model, _make_train_env, make_eval_env
     from stable_ppo2.zoo.hyperparams import make_train_config
 
     base = dict(setting or {})
@@ -100,13 +97,7 @@ def _objective(args: argparse.Namespace, setting: Optional[Dict[str, Any]], sour
         config = make_train_config(args.env_id, values, source)
         config.env_id = args.env_id
         env = _make_train_env(config, None, config.raw["seed"])
-        eval_env = make_vec_env(env_maker(config.env_id), n_envs=1, seed=config.raw["seed"] + 10_000,
-                                wrapper_class=env_wrapper_for(config.env_id, config.env_wrapper, evaluation=True),
-                                env_kwargs=config.env_kwargs or None)
-        if config.frame_stack:
-            eval_env = VecFrameStack(eval_env, config.frame_stack)
-        if config.normalize is not None:
-            eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
+        eval_env = make_eval_env(config, 1, config.raw["seed"] + 10_000)
         try:
             model = _build_model(config, env, "", False)
             model.verbose = 0
