@@ -716,7 +716,9 @@ def _add_tune_parser(commands: Any) -> None:
     tune_parser.add_argument("--n-trials", type=_positive_int, default=10, metavar="N",
                              help="trials the study should have finished (default 10); a continued study runs "
                                   "the missing ones")
-    tune_parser.add_argument("--n-jobs", type=_positive_int, default=1, metavar="J", help="trials side by side")
+    tune_parser.add_argument("--n-jobs", type=_positive_int, default=1, metavar="J",
+                             help="trials side by side, in J processes sharing --storage")
+    tune_parser.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)
     tune_parser.add_argument("--sampler", choices=["tpe", "random"], default="tpe", help="default tpe")
     tune_parser.add_argument("--pruner", choices=["median", "none"], default="median", help="default median")
     tune_parser.add_argument("--storage", metavar="URL",

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 from typing import Any, Dict, Optional
 
 #: The zoo's PPO2 search space (rl-baselines-zoo ``utils/hyperparams_opt.py``): categorical choices.
@@ -130,8 +132,14 @@ def tune(args: argparse.Namespace) -> int:
     import_gym_packages(args.gym_packages)
     args.env_id = check_env_id(args.env_id)
     setting, source = load_setting(split_module(args.env_id)[1], args.hyperparams)
-    sampler = (optuna.samplers.TPESampler(n_startup_trials=args.n_startup_trials, seed=args.seed)
-               if args.sampler == "tpe" else optuna.samplers.RandomSampler(seed=args.seed))
+    if args.n_jobs > 1 and not args.storage:
+        from stable_ppo2.cli import CLIError
+
+        raise CLIError("--n-jobs J runs J processes that share the study through --storage (e.g. "
+                       "--storage sqlite:///study.db)")
+    sampler_seed = args.seed + 1000 * args.worker  # each process samples its own points
+    sampler = (optuna.samplers.TPESampler(n_startup_trials=args.n_startup_trials, seed=sampler_seed)
+               if args.sampler == "tpe" else optuna.samplers.RandomSampler(seed=sampler_seed))
     pruner = (optuna.pruners.MedianPruner(n_startup_trials=args.n_startup_trials,
                                           n_warmup_steps=args.n_evaluations // 3)
               if args.pruner == "median" else optuna.pruners.NopPruner())
@@ -143,13 +151,16 @@ def tune(args: argparse.Namespace) -> int:
     study = optuna.create_study(study_name=study_name, storage=args.storage, load_if_exists=True,
                                 direction="maximize", sampler=sampler, pruner=pruner)
     states = optuna.trial.TrialState
-    for trial in study.trials:  # trials of a stopped process never finish: count them as failed
-        if trial.state == states.RUNNING:
-            study.tell(trial.number, state=states.FAIL)
+    if not args.worker:
+        for trial in study.trials:  # trials of a stopped process never finish: count them as failed
+            if trial.state == states.RUNNING:
+                study.tell(trial.number, state=states.FAIL)
     done = sum(trial.state in (states.COMPLETE, states.PRUNED) for trial in study.trials)
     remaining = max(args.n_trials - done, 0)
-    print(f"study {study_name!r} ({args.storage or 'in memory'}): {done} trial(s) done, {remaining} to run "
-          f"({args.n_timesteps:,} timesteps each, {args.n_jobs} at a time)", flush=True)
+    if not args.worker:
+        print(f"study {study_name!r} ({args.storage or 'in memory'}): {done} trial(s) done, {remaining} to run "
+              f"({args.n_timesteps:,} timesteps each, {args.n_jobs} at a time)", flush=True)
+    workers = [_start_worker(args, index) for index in range(1, args.n_jobs)] if remaining else []
 
     def report(study: Any, trial: Any) -> None:
         value = f" (last evaluation {trial.value:.2f})" if trial.value is not None else ""
@@ -159,12 +170,31 @@ def tune(args: argparse.Namespace) -> int:
     interrupted = False
     try:
         if remaining:
-            study.optimize(_objective(args, setting, source, optuna), n_trials=remaining, n_jobs=args.n_jobs,
-                           callbacks=[report], catch=())
+            stop = optuna.study.MaxTrialsCallback(args.n_trials, states=(states.COMPLETE, states.PRUNED))
+            study.optimize(_objective(args, setting, source, optuna), n_trials=remaining,
+                           callbacks=[report, stop], catch=())
     except KeyboardInterrupt:
         interrupted = True
         print("\ninterrupted: continue with the same command (and --storage)")
+    for worker in workers:
+        worker.wait()
+    if args.worker:
+        return 130 if interrupted else 0
     return _write_results(args, study, setting, optuna) or (130 if interrupted else 0)
+
+
+def _start_worker(args: argparse.Namespace, index: int) -> subprocess.Popen:
+    """Another ``stable-ppo2 tune`` process on the same storage (``--n-jobs``)."""
+    argv, skip = [], False
+    for item in list(args.argv)[1:]:
+        if skip:
+            skip = False
+            continue
+        if item == "--n-jobs":
+            skip = True
+            continue
+        argv.append(item)
+    return subprocess.Popen([sys.executable, "-m", "stable_ppo2", "tune", *argv, "--worker", str(index)])
 
 
 def _write_results(args: argparse.Namespace, study: Any, setting: Optional[Dict[str, Any]], optuna: Any) -> int:
