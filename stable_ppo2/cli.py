@@ -168,6 +168,8 @@ def train(args: argparse.Namespace) -> int:
     if args.resume is not None:
         from stable_ppo2.zoo.resume import resume_run
 
+        if args.env_id is not None:
+            raise CLIError("--resume continues a run with its own settings: give the run folder only, no ENV_ID")
         return resume_run(args, resolve_run_dir(args.resume))
     if args.env_id is None:
         raise CLIError("train needs ENV_ID (or --resume RUN_FOLDER)")
