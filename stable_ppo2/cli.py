@@ -2,15 +2,22 @@
 
 ``stable-ppo2 train ENV_ID``
     trains PPO2 with the zoo's tuned hyperparameters for the env (``stable_ppo2/zoo/ppo2.yml``) or a
-    file given with ``--hyperparams``, with a progress bar; writes the model, the VecNormalize
-    statistics, the Monitor files, the training log and the plots into one run folder.
+    file given with ``--hyperparams`` (``-params``/``--env-kwargs`` override it), with a progress bar;
+    writes the model, the VecNormalize statistics, the Monitor files, the training log and the plots into
+    one run folder; ``--eval-freq`` keeps the best model, ``--save-freq`` checkpoints that
+    ``train --resume RUN`` continues exactly; several ``--seed`` values train one run each.
 ``stable-ppo2 enjoy RUN_OR_MODEL``
     evaluates a run folder or a model file (``.zip``, or an SB2 ``.pkl`` from the zoo) and prints the
     mean and standard deviation of the return.
 ``stable-ppo2 plot RUN_DIR``
-    draws a run's returns and per-update diagnostics as PNG files and one interactive HTML page.
+    draws a run's returns and per-update diagnostics as PNG files and one interactive HTML page; with
+    several runs, their comparison (mean curves with bootstrap bands, a table of final scores).
 ``stable-ppo2 export RUN_OR_MODEL OUT``
     writes the policy as a TF SavedModel folder or a ``.tflite`` file (``docs/export.md``).
+``stable-ppo2 list``
+    the env ids with tuned settings, and which of them can be trained here.
+``stable-ppo2 tune ENV_ID``
+    searches hyperparameters with Optuna and writes the best as a zoo-format file.
 
 Errors the user can fix (unknown env id, missing optional dependency, bad hyperparameters) are
 printed as one line and exit with status 2; TensorFlow is only imported once they are ruled out.
