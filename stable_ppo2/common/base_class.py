@@ -345,10 +345,15 @@ class BaseRLModel(ABC):
     def _get_save_data(self) -> Dict[str, Any]:
         ...
 
-    def save(self, save_path: Union[str, os.PathLike, IO[bytes]], cloudpickle: bool = False) -> None:
+    def save(self, save_path: Union[str, os.PathLike, IO[bytes]], cloudpickle: bool = False,
+             include_training_state: bool = False) -> None:
         """Save hyperparameters and parameters in SB2's zip format (``cloudpickle=True``: SB2's legacy
         pickle). A path without extension gets ``.zip`` (``.pkl``); writing a path is atomic (a
-        failed save leaves the previous file intact); file-like objects are written directly."""
+        failed save leaves the previous file intact); file-like objects are written directly.
+        ``include_training_state``: also what an exact resume needs (:mod:`stable_ppo2.common.training_state`)."""
+        if include_training_state and not cloudpickle:
+            from stable_ppo2.common.training_state import save_with_training_state
+            return save_with_training_state(self, save_path)
         data, params = self._get_save_data(), self.get_parameters()
         if cloudpickle:
             save_to_pickle(save_path, data, params)
@@ -439,6 +444,8 @@ class BaseRLModel(ABC):
         except Exception as error:  # pylint: disable=broad-except
             raise ModelDataError(f"Could not build a {cls.__name__} model from model file "
                                  f"{load_path!r}: {type(error).__name__}: {error}") from error
+        from stable_ppo2.common.training_state import load_training_state_into
+        load_training_state_into(model, load_path, trust=trust_file)  # a saved training state, if any
         return model
 
     # ------------------------------------------------------------------------------ prediction

@@ -25,6 +25,7 @@ from gymnasium import spaces
 from stable_ppo2 import logger
 from stable_ppo2.common.base_class import ActorCriticRLModel, SetVerbosity
 from stable_ppo2.common.callbacks import ProgressBarCallback
+from stable_ppo2.common.training_state import first_update
 from stable_ppo2.common.input import input_dtype, input_shape
 from stable_ppo2.common.math_util import explained_variance, safe_mean
 from stable_ppo2.common.optimizers import Tf1Adam
@@ -476,7 +477,8 @@ class PPO2(ActorCriticRLModel):
             t_first_start = time.time()
             n_updates = total_timesteps // self.n_batch
             callback.on_training_start(locals(), globals())
-            for update in range(1, n_updates + 1):
+            for update in range(first_update(self, total_timesteps, reset_num_timesteps), n_updates + 1):
+                self._learn_progress = (total_timesteps, update - 1)  # for a saved training state
                 frac = 1.0 - (update - 1.0) / n_updates
                 lr_now = self.learning_rate(frac)
                 cliprange_now = self.cliprange(frac)
@@ -505,6 +507,7 @@ class PPO2(ActorCriticRLModel):
                                           minibatch_indices)
                 if self.verbose >= 1 and (update % log_interval == 0 or update == 1):
                     self._log_update(update, fps, returns, values, t_start - t_first_start, loss_vals)
+            self._learn_progress = (total_timesteps, n_updates)
             callback.on_training_end()
         return self
 
