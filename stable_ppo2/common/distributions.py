@@ -263,7 +263,7 @@ class ProbabilityDistributionType:
         """Behaviour-cloning loss of each sample, ``[batch]``, for expert ``actions`` ``[batch, width]``
         (``width`` the product of :meth:`sample_shape`, Discrete 1): the negative log-likelihood of the
         expert action (SB2's cross-entropy for Discrete)."""
-        actions = tf.reshape(actions, tf.concat([tf.shape(actions)[:1], self.sample_shape()], axis=0))
+        actions = tf.reshape(actions, [-1] + list(self.sample_shape()))
         return self.proba_distribution_from_flat(flat).neglogp(actions)
 
 

@@ -35,7 +35,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 import numpy as np
 from gymnasium import spaces

@@ -78,24 +78,23 @@ class BatchConverter:
         self.act_dtype = np.dtype(self.pdtype.action_dtype)
 
     def observations(self, obs) -> np.ndarray:
-        obs = np.asarray(obs)
-        n_rows = len(obs)
-        if obs.size != n_rows * self.obs_size:
-            raise ValueError(f"The expert observations have shape {obs.shape}, which does not fit the "
-                             f"model's observation space {self.observation_space} (expected "
-                             f"({n_rows}, {', '.join(map(str, self.obs_shape)) or 1}) or a flattened "
-                             "equivalent)")
-        return obs.reshape((n_rows,) + self.obs_shape).astype(self.obs_dtype, copy=False)
+        obs = _rows(obs, self.obs_shape, "observation", self.observation_space)
+        return obs.astype(self.obs_dtype, copy=False)
 
     def actions(self, actions) -> np.ndarray:
-        actions = np.asarray(actions)
-        n_rows = len(actions)
-        if actions.size != n_rows * self.act_width:
-            raise ValueError(f"The expert actions have shape {actions.shape}, which does not fit the "
-                             f"model's action space {self.action_space} (expected ({n_rows}, "
-                             f"{self.act_width}))")
-        actions = self.pdtype.check_values(actions.reshape((n_rows, self.act_width)), "expert actions")
-        return actions.astype(self.act_dtype, copy=False)
+        actions = _rows(actions, (self.act_width,), "action", self.action_space)
+        return self.pdtype.check_values(actions, "expert actions").astype(self.act_dtype, copy=False)
+
+
+def _rows(values, per_row: Tuple[int, ...], role: str, space) -> np.ndarray:
+    """Expert ``values`` as ``[n, *per_row]`` (any shape with ``n`` rows of the right size)."""
+    values = np.asarray(values)
+    n_rows = len(values)
+    if values.size != n_rows * int(np.prod(per_row)):
+        raise ValueError(f"The expert {role}s have shape {values.shape}, which does not fit the model's "
+                         f"{role} space {space} (expected ({n_rows}, {', '.join(map(str, per_row)) or 1}) "
+                         "or a flattened equivalent)")
+    return values.reshape((n_rows,) + per_row)
 
 
 def _val_interval(n_epochs: int, val_interval: Optional[int]) -> int:

@@ -14,6 +14,7 @@ from stable_ppo2.common.input import SUPPORTED_SPACE_NAMES, SUPPORTED_SPACES, is
 from stable_ppo2.common.vec_env import VecEnv, VecFrameStack
 from stable_ppo2.gail.dataset.dataset import import_cv2
 
+
 def _check_space(space, role: str) -> None:
     if not isinstance(space, SUPPORTED_SPACES):
         raise ValueError(f"{role} space type not supported: {space} (generate_expert_traj records "
