@@ -432,9 +432,10 @@ class DiagGaussianProbabilityDistributionType(ProbabilityDistributionType):
         return tf.minimum(tf.maximum(actions, low), high)
 
     def np_likelihood(self, proba, actions, logp=False):
-        """The log-density is :meth:`np_neglogp`'s, from ``(mean, std)`` and in the actions' precision."""
+        """The log-density is :meth:`np_neglogp`'s, from ``(mean, std)``; ``log(std)`` in float64, so that
+        ``exp(log(std))`` gives ``std`` back."""
         mean, std = proba
-        logprob = -_np_gaussian_neglogp(np.asarray(mean), np.log(std), actions)
+        logprob = -_np_gaussian_neglogp(np.asarray(mean), np.log(np.asarray(std, np.float64)), actions)
         return logprob if logp else np.exp(logprob)
 
     def bc_loss(self, flat, actions):
