@@ -48,6 +48,7 @@ class HumanOutputFormat(KVWriter, SeqWriter):
     """Human-readable table of the key/values (to stdout or a text file), plus plain text lines."""
 
     def __init__(self, filename_or_file: Union[str, TextIO]) -> None:
+        self.file: TextIO
         if isinstance(filename_or_file, str):
             self.file = open(filename_or_file, "wt")
             self.own_file = True
@@ -317,8 +318,8 @@ class Logger:
     """Holds this iteration's key/values, a level and a list of output formats."""
 
     # The stdout-only logger used when nothing is configured, and the one the module functions use.
-    DEFAULT: Optional["Logger"] = None
-    CURRENT: Optional["Logger"] = None
+    DEFAULT: "Logger"
+    CURRENT: "Logger"
 
     def __init__(self, folder: Optional[str], output_formats: List[KVWriter]) -> None:
         self.name2val: Dict[str, Any] = defaultdict(float)

@@ -1,4 +1,4 @@
-"""Shared test helpers: models built for given spaces, and the paths of the shared reference data."""
+"""Shared test helpers: models built for given spaces, and the paths of the reference data."""
 import json
 import os
 import subprocess
@@ -12,7 +12,8 @@ from stable_ppo2 import PPO2
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "fixtures")
-SHARED = os.environ.get("STABLE_PPO2_SHARED", os.path.join(HERE, "..", "..", "shared"))
+#: SB2's reference data (see tests/data/README.md); ``STABLE_PPO2_SHARED`` points to another copy.
+SHARED = os.environ.get("STABLE_PPO2_SHARED") or os.path.join(HERE, "data")
 SB2_ZOO = os.path.join(SHARED, "sb2-zoo")
 
 

@@ -241,7 +241,7 @@ def test_make_atari_ids():
     assert env.unwrapped._frameskip == 1
     v5 = make_atari("ALE/Pong-v5")  # made without frame skip: MaxAndSkipEnv skips
     assert v5.unwrapped._frameskip == 1
-    with pytest.raises(AssertionError, match="frame skip"):
+    with pytest.raises(ValueError, match="frame skip"):
         make_atari("Pong-v4")  # skips 2-4 frames itself
 
 

@@ -262,7 +262,7 @@ def test_callback_list_calls_all_children_and_stops_if_any_stops():
 
 
 def test_callback_list_needs_a_list():
-    with pytest.raises(AssertionError, match="list"):
+    with pytest.raises(TypeError, match="list"):
         CallbackList((BaseCallback(),))
 
 
@@ -332,7 +332,7 @@ def test_every_n_timesteps_child_can_stop_training():
 def test_stop_on_reward_threshold_needs_a_parent():
     callback = StopTrainingOnRewardThreshold(0.0)
     callback.init_callback(FakeModel(make_vec_env()))
-    with pytest.raises(AssertionError, match="EvalCallback"):
+    with pytest.raises(ValueError, match="EvalCallback"):
         callback.on_step()
 
 
@@ -387,7 +387,7 @@ def test_eval_callback_wraps_a_gym_env_and_checks_num_envs():
     assert isinstance(callback.eval_env, DummyVecEnv) and callback.eval_env.num_envs == 1
     assert callback.best_mean_reward == callback.last_mean_reward == -np.inf
     assert callback.verbose == 1 and callback.n_eval_episodes == 5 and callback.eval_freq == 10000
-    with pytest.raises(AssertionError, match="exactly one"):
+    with pytest.raises(ValueError, match="exactly one"):
         EvalCallback(make_vec_env(n_envs=2))
 
 

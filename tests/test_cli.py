@@ -21,10 +21,9 @@ from stable_ppo2.zoo.envs import EnvError, check_env_id, gymnasium_id
 from stable_ppo2.zoo.hyperparams import (ZOO_FILE, HyperparamsError, load_setting, make_train_config,
                                          parse_normalize, parse_policy_kwargs, parse_schedule, resolve_policy_kwargs)
 from stable_ppo2.zoo.normalization import find_statistics, load_running_mean_std
+from tests.helpers import SB2_ZOO
 
-SHARED = os.environ.get("STABLE_PPO2_SHARED",
-                        os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
-ZOO = os.path.abspath(os.path.join(SHARED, "sb2-zoo"))
+ZOO = os.path.abspath(SB2_ZOO)
 ZOO_AGENTS = ["Acrobot-v1", "CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v0"]
 RETURN_LINE = re.compile(r"mean return (-?[0-9.]+) \+/- ([0-9.]+) over (\d+) episodes")
 
@@ -339,7 +338,7 @@ def _reference(agent):
 
 @pytest.mark.parametrize("agent", ZOO_AGENTS)
 def test_enjoy_zoo_pkl_files(agent, capsys):
-    """``stable-ppo2 enjoy ../shared/sb2-zoo/AGENT.pkl`` scores within one std of SB2's reference."""
+    """``stable-ppo2 enjoy sb2-zoo/AGENT.pkl`` (the RL zoo's agent) scores within one std of SB2's reference."""
     code, out, err = run_cli(["enjoy", os.path.join(ZOO, f"{agent}.pkl"), "--deterministic", "--episodes", 20],
                              capsys)
     assert code == 0, err

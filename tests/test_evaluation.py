@@ -72,7 +72,7 @@ def test_vec_env_rewards_are_arrays_and_reset_once():
 
 def test_vec_env_must_hold_one_env():
     env = DummyVecEnv([lambda: IdentityEnv(dim=2)] * 2)
-    with pytest.raises(AssertionError, match="only one environment"):
+    with pytest.raises(ValueError, match="only one environment"):
         evaluate_policy(CopyModel(), env)
 
 

@@ -60,7 +60,7 @@ def test_defaults_and_argument_check():
     assert env.observation_space == Discrete(1) and env.ep_length == 100
     assert IdentityEnvMultiDiscrete(dim=3).observation_space == MultiDiscrete([3, 3])
     assert IdentityEnvMultiBinary(dim=5).observation_space == MultiBinary(5)
-    with pytest.raises(AssertionError, match="at most one"):
+    with pytest.raises(ValueError, match="at most one"):
         IdentityEnv(dim=2, space=Discrete(2))
 
 

@@ -1,6 +1,6 @@
 """Learning tests: each asserts a return threshold after a fixed budget (marked ``slow``).
 
-CartPole uses the RL zoo's tuned PPO2 hyperparameters (``../shared/sb2-zoo/ppo2.yml``); the
+CartPole uses the RL zoo's tuned PPO2 hyperparameters (``stable_ppo2/zoo/ppo2.yml``); the
 identity tasks follow SB2's test_identity / test_continuous / test_action_space.
 """
 import gymnasium as gym
@@ -43,7 +43,8 @@ def test_identity_discrete():
     """SB2 test_identity: Discrete(10), 20,000 steps, evaluation reward of at least 90 (of 100)."""
     model, env = _identity_model(lambda: IdentityEnv(10), learning_rate=1.5e-3, lam=0.8)
     model.learn(total_timesteps=20_000)
-    evaluate_policy(model, env, n_eval_episodes=20, reward_threshold=90)
+    mean_reward, _ = evaluate_policy(model, env, n_eval_episodes=20)
+    assert mean_reward > 90
     obs = env.reset()
     assert model.action_probability(obs).shape == (1, 10)
 
@@ -52,7 +53,8 @@ def test_identity_box():
     """SB2 test_continuous: IdentityEnvBox(eps=0.5), 15,000 steps."""
     model, env = _identity_model(lambda: IdentityEnvBox(eps=0.5))
     model.learn(total_timesteps=15_000)
-    evaluate_policy(model, env, n_eval_episodes=20, reward_threshold=90)
+    mean_reward, _ = evaluate_policy(model, env, n_eval_episodes=20)
+    assert mean_reward > 90
 
 
 @pytest.mark.parametrize("env_class", [IdentityEnvMultiDiscrete, IdentityEnvMultiBinary])
@@ -61,7 +63,8 @@ def test_identity_multi_spaces(env_class):
     right, so dim 5 (chance: 1/25 and 1/32 per step) keeps the signal learnable in 20,000 steps."""
     model, env = _identity_model(lambda: env_class(5), learning_rate=1.5e-3, lam=0.8)
     model.learn(total_timesteps=20_000)
-    evaluate_policy(model, env, n_eval_episodes=20, reward_threshold=90)
+    mean_reward, _ = evaluate_policy(model, env, n_eval_episodes=20)
+    assert mean_reward > 90
 
 
 class NoVelocity(gym.ObservationWrapper):

@@ -1,7 +1,7 @@
 """Model files (issue #3): SB2's legacy .pkl (the RL zoo's), zips written by SB2 after training,
 our own zip/pkl round trips, parameters, VecNormalize statistics and set_env.
 
-Reference data: ``../shared/sb2-zoo`` (the zoo's PPO2 agents with SB2's outputs and scores) and
+Reference data: ``tests/data/sb2-zoo`` (the zoo's PPO2 agents with SB2's outputs and scores) and
 ``tests/fixtures/sb2_zips`` (made by ``tools/sb2/make_zip_fixtures.py`` with the original SB2).
 Everything here loads under the safe default (no ``trust_file``).
 """
@@ -367,7 +367,7 @@ def test_saved_zip_has_sb2_layout(trained, tmp_path):
 
 def test_save_is_atomic(trained, tmp_path, monkeypatch):
     """A save that fails half-way leaves the previous file intact and no temporary file."""
-    from stable_ppo2.common import save_util
+    from stable_ppo2.common.model_files import formats
 
     path = str(tmp_path / "model.zip")
     trained.save(path)
@@ -377,11 +377,35 @@ def test_save_is_atomic(trained, tmp_path, monkeypatch):
         file.write(b"PK\x03\x04 half a zip")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(save_util, "_write_zip", failing_write)
+    monkeypatch.setattr(formats, "_write_zip", failing_write)
     with pytest.raises(KeyboardInterrupt):
         trained.save(path)
     assert os.listdir(tmp_path) == ["model.zip"]
     assert open(path, "rb").read() == original
+
+
+def test_vecnormalize_save_is_atomic(tmp_path, monkeypatch):
+    """VecNormalize pickles go through the same atomic write as models: a failed save keeps the
+    previous file."""
+    import pickle
+
+    from stable_ppo2.common.vec_env import vec_normalize
+
+    venv = VecNormalize(DummyVecEnv([lambda: gym.make("CartPole-v1")]))
+    path = tmp_path / "vecnormalize.pkl"
+    venv.save(str(path))
+    original = path.read_bytes()
+
+    def failing_dump(obj, file):
+        file.write(b"\x80\x04 half a pickle")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(vec_normalize.pickle, "dump", failing_dump)
+    with pytest.raises(OSError, match="disk full"):
+        venv.save(str(path))
+    monkeypatch.setattr(vec_normalize.pickle, "dump", pickle.dump)
+    assert os.listdir(tmp_path) == ["vecnormalize.pkl"] and path.read_bytes() == original
+    assert isinstance(VecNormalize.load(str(path), DummyVecEnv([lambda: gym.make("CartPole-v1")])), VecNormalize)
 
 
 def test_lambda_schedule_of_our_own_file(tmp_path):

@@ -24,7 +24,7 @@ import pytest
 from gymnasium import spaces
 
 from stable_ppo2 import PPO2
-from stable_ppo2.common import safe_pickle
+from stable_ppo2.common.model_files import unpickler
 from stable_ppo2.common.policies import MlpPolicy
 from stable_ppo2.common.running_mean_std import RunningMeanStd
 from stable_ppo2.common.safe_pickle import FallbackWarning, ModelFileError, UnsafeFileError
@@ -182,7 +182,7 @@ def test_trust_file_is_the_explicit_opt_in(model_zip, tmp_path, marker):
 def test_names_outside_the_allow_list_are_refused(module, name):
     crafted = f"c{module}\n{name}\n.".encode()
     with pytest.raises(UnsafeFileError, match=rf"{module}\.{name}|carries code"):
-        safe_pickle.load_object(io.BytesIO(crafted), "crafted.pkl")
+        unpickler.load_object(io.BytesIO(crafted), "crafted.pkl")
 
 
 def test_vecnormalize_pickles_are_read_safely(tmp_path, marker):
@@ -308,13 +308,13 @@ def test_placeholders_for_the_zoo_closures():
     """The zoo's constfn closures (cloudpickle < 1.5 helpers) are read as placeholders, and only
     the closure constant is recovered."""
     with open(os.path.join(SB2_ZOO, "Pendulum-v0.pkl"), "rb") as file:
-        (data, params), unpickler = safe_pickle.unpickle(file.read())
-    assert unpickler.refused == [] and isinstance(params, list)
+        (data, params), reader = unpickler.unpickle(file.read())
+    assert reader.refused == [] and isinstance(params, list)
     node = data["learning_rate"]
-    assert safe_pickle._is_placeholder(node) and "_fill_function" in node.label
-    assert safe_pickle.recover_schedule(node) == (True, 3e-4, "constfn.<locals>.func")
-    assert safe_pickle.describe_code(data["cliprange"]) == ("constfn.<locals>.func", [0.2])
-    space = safe_pickle.finalize_entry(data["action_space"], safe_pickle.Report())
+    assert unpickler._is_placeholder(node) and "_fill_function" in node.label
+    assert unpickler.recover_schedule(node) == (True, 3e-4, "constfn.<locals>.func")
+    assert unpickler.describe_code(data["cliprange"]) == ("constfn.<locals>.func", [0.2])
+    space = unpickler.finalize_entry(data["action_space"], unpickler.Report())
     assert isinstance(space, spaces.Box) and space.shape == (1,) and space.high[0] == 2.0
 
 
@@ -326,10 +326,10 @@ def test_placeholders_for_the_zoo_closures():
     ("tensorflow.python.ops.math_ops", "tanh", lambda: tf.tanh),
     ("collections", "OrderedDict", lambda: __import__("collections").OrderedDict),
     ("gymnasium.spaces.box", "Box", lambda: spaces.Box),
-    ("numpy.core.multiarray", "_reconstruct", lambda: safe_pickle._numpy_multiarray()._reconstruct),
+    ("numpy.core.multiarray", "_reconstruct", lambda: unpickler._numpy_multiarray()._reconstruct),
 ])
 def test_allowed_names(module, name, expected):
-    assert safe_pickle.allowed_global(module, name) is expected()
+    assert unpickler.allowed_global(module, name) is expected()
 
 
 def _gym_pickle(module, name, state, monkeypatch):
@@ -363,7 +363,7 @@ def test_gym_space_pickles_become_gymnasium_spaces(monkeypatch):
         _gym_pickle("gym.spaces.multi_binary", "MultiBinary", {"n": 5}, monkeypatch),
     ]
     assert "gym" not in sys.modules
-    results = [safe_pickle.load_object(io.BytesIO(raw), "space.pkl") for raw in raws]
+    results = [unpickler.load_object(io.BytesIO(raw), "space.pkl") for raw in raws]
     assert results[0] == spaces.Box(0, 1, (3,), np.float32)
     assert results[1] == spaces.Discrete(4)
     assert results[2] == spaces.MultiDiscrete([2, 3])
@@ -377,7 +377,7 @@ def test_every_pickle_protocol_reads_statistics(protocol):
     """Protocols 0-2 use copyreg._reconstructor and _codecs.encode: both allowed, narrowly."""
     stats = RunningMeanStd(shape=(2,))
     stats.update(np.random.RandomState(0).randn(5, 2))
-    loaded = safe_pickle.load_object(io.BytesIO(pickle.dumps(stats, protocol=protocol)), "rms.pkl",
+    loaded = unpickler.load_object(io.BytesIO(pickle.dumps(stats, protocol=protocol)), "rms.pkl",
                                      expected=(RunningMeanStd,))
     np.testing.assert_array_equal(loaded.mean, stats.mean)
     np.testing.assert_array_equal(loaded.var, stats.var)

@@ -1,6 +1,6 @@
 """Same weights, same outputs as SB2; one update, same parameters after as SB2.
 
-Reference data come from the original SB2 (TF 1.15): the RL-zoo agents in ``../shared/sb2-zoo``
+Reference data come from the original SB2 (TF 1.15): the RL-zoo agents in ``tests/data/sb2-zoo``
 (outputs for fixed observations) and ``tests/fixtures/sb2_update`` (made by
 ``tools/sb2/make_update_fixtures.py``: parameters before and after one PPO2 update).
 """

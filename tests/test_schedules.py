@@ -16,12 +16,12 @@ def test_piecewise_schedule():
     assert np.isclose(sched.value(200 - 1e-10), -50)
 
 
-def test_piecewise_schedule_without_outside_value_asserts():
+def test_piecewise_schedule_without_outside_value_raises():
     sched = PiecewiseSchedule([(0, 1.0), (10, 2.0)])
     assert np.isclose(sched.value(5), 1.5)
-    with pytest.raises(AssertionError):
+    with pytest.raises(ValueError, match="outside the schedule"):
         sched.value(10)
-    with pytest.raises(AssertionError):
+    with pytest.raises(ValueError, match="sorted by time"):
         PiecewiseSchedule([(10, 1.0), (0, 2.0)])
 
 
@@ -58,9 +58,9 @@ def test_get_schedule_fn_keeps_callables_and_rejects_others():
         return progress * 2
 
     assert get_schedule_fn(fn) is fn
-    with pytest.raises(AssertionError, match="schedule"):
+    with pytest.raises(TypeError, match="schedule"):
         get_schedule_fn("0.1")
-    with pytest.raises(AssertionError):
+    with pytest.raises(TypeError):
         get_schedule_fn(None)
 
 

@@ -16,9 +16,10 @@ from stable_ppo2.common.vec_env import (
     sync_envs_normalization,
     unwrap_vec_normalize,
 )
+from tests.helpers import SB2_ZOO as SB2_ZOO_PATH
 
 ENV_ID = "Pendulum-v1"
-SB2_ZOO = Path(__file__).resolve().parents[2] / "shared" / "sb2-zoo"
+SB2_ZOO = Path(SB2_ZOO_PATH)
 
 
 def make_env():

@@ -68,7 +68,9 @@ class NoopResetEnv(gymnasium.Wrapper):
         self.noop_max = noop_max
         self.override_num_noops: Optional[int] = None
         self.noop_action = 0
-        assert env.unwrapped.get_action_meanings()[0] == "NOOP"
+        meanings = env.unwrapped.get_action_meanings()
+        if meanings[0] != "NOOP":
+            raise ValueError(f"NoopResetEnv needs action 0 to be NOOP, the env's actions are {meanings}")
 
     def reset(self, **kwargs: Any) -> Tuple[Obs, Info]:
         obs, info = self.env.reset(**kwargs)
@@ -92,8 +94,10 @@ class FireResetEnv(gymnasium.Wrapper):
 
     def __init__(self, env: gymnasium.Env) -> None:
         super().__init__(env)
-        assert env.unwrapped.get_action_meanings()[1] == "FIRE"
-        assert len(env.unwrapped.get_action_meanings()) >= 3
+        meanings = env.unwrapped.get_action_meanings()
+        if len(meanings) < 3 or meanings[1] != "FIRE":
+            raise ValueError(f"FireResetEnv needs action 1 to be FIRE and at least 3 actions, the env's "
+                             f"actions are {meanings}")
 
     def reset(self, **kwargs: Any) -> Tuple[Obs, Info]:
         self.env.reset(**kwargs)
@@ -302,9 +306,10 @@ def make_atari(env_id: str, **kwargs: Any) -> gymnasium.Env:
         kwargs.setdefault("frameskip", 1)
     env = gymnasium.make(env_id, **kwargs)
     frameskip = getattr(env.unwrapped, "_frameskip", None)
-    assert "NoFrameskip" in env.spec.id or frameskip == 1, (
-        f"make_atari needs an env without frame skip (a NoFrameskip id, or ALE/... with frameskip=1); "
-        f"{env_id} skips {frameskip} frames")
+    if "NoFrameskip" not in env.spec.id and frameskip != 1:
+        env.close()
+        raise ValueError(f"make_atari needs an env without frame skip (a NoFrameskip id, or ALE/... with "
+                         f"frameskip=1); {env_id} skips {frameskip} frames")
     env = NoopResetEnv(env, noop_max=30)
     env = MaxAndSkipEnv(env, skip=4)
     return env

@@ -17,15 +17,19 @@ from gymnasium import spaces
 
 from stable_ppo2 import logger
 from stable_ppo2.common.callbacks import BaseCallback, CallbackList, ConvertCallback
-from stable_ppo2.common.gym_compat import make_env_from_id
 from stable_ppo2.common.distributions import make_proba_dist_type
-from stable_ppo2.common.input import (check_observation_space, check_space_values, is_vectorized_observation,
-                                      one_hot_width)
+from stable_ppo2.common.gym_compat import make_env_from_id
+from stable_ppo2.common.input import (
+    check_observation_space,
+    check_space_values,
+    is_vectorized_observation,
+    one_hot_width,
+)
 from stable_ppo2.common.misc_util import set_global_seeds
+from stable_ppo2.common.model_files.errors import ModelDataError, ModelFileError
+from stable_ppo2.common.model_files.formats import load_from_file, save_to_pickle, save_to_zip, spaces_match
+from stable_ppo2.common.model_files.schema import DataSchema
 from stable_ppo2.common.policies import get_policy_from_name
-from stable_ppo2.common.safe_pickle import ModelFileError
-from stable_ppo2.common.save_util import (ModelDataError, load_from_file, save_to_pickle, save_to_zip,
-                                          spaces_match)
 from stable_ppo2.common.tensorboard import TensorboardWriter  # noqa: F401  (SB2's import path)
 from stable_ppo2.common.vec_env import DummyVecEnv, VecEnv, unwrap_vec_normalize
 
@@ -86,6 +90,9 @@ class SetVerbosity:
 
 class BaseRLModel(ABC):
     """Environment, seeding, callbacks, parameters and files, shared by every model."""
+
+    #: The ``data`` entries a model file of this algorithm may carry (declared by the algorithm).
+    _data_schema: DataSchema
 
     def __init__(self, policy, env, verbose=0, *, requires_vec_env, policy_base, policy_kwargs=None,
                  seed=None, n_cpu_tf_sess=None):
@@ -341,7 +348,7 @@ class BaseRLModel(ABC):
         :param trust_file: False (default): safe loading. The file's pickles may only name
             stable_ppo2's (and SB2's) policies, schedules and statistics, gym/gymnasium spaces,
             numpy's array helpers and TF activations; anything else, and any code pickled by
-            value, is refused (:class:`~stable_ppo2.common.safe_pickle.UnsafeFileError`) and never
+            value, is refused (:class:`~stable_ppo2.common.model_files.UnsafeFileError`) and never
             runs. Exception: ``learning_rate``/``cliprange``/``cliprange_vf`` functions pickled by
             value (SB2 saves them after ``learn()``) become the constant of SB2's ``constfn``, or
             the constructor's default, with a ``FallbackWarning``. True: the file is trusted and
@@ -350,8 +357,12 @@ class BaseRLModel(ABC):
         :param kwargs: attributes that override the stored ones (``policy=MyPolicy``,
             ``verbose=1``...); like ``custom_objects``, entries given this way are never
             deserialised from the file. ``policy_kwargs`` must equal the stored ones (ValueError).
+            A keyword naming a method is refused (ValueError).
         :raises RuntimeError: (``ModelFileError``) the file or one entry cannot be read; the
-            message names both
+            message names both. ``ModelDataError`` (also a ValueError): the file's ``data`` names a
+            method or another attribute that is not data, or holds values the constructor refuses or
+            sizes that could not be allocated (see the algorithm's ``_data_schema``). Unknown
+            ``data`` entries are ignored with one ``IgnoredEntryWarning``.
         """
         if custom_objects is not None and not isinstance(custom_objects, dict):
             raise ValueError("custom_objects argument must be a dict or None")
@@ -369,11 +380,19 @@ class BaseRLModel(ABC):
                              f"Stored kwargs: {stored_kwargs}, specified kwargs: "
                              f"{kwargs['policy_kwargs']}")
         # What the file holds is checked before the caller's env is looked at; any failure to make
-        # a model of it is one ModelDataError (a ModelFileError and a ValueError).
+        # a model of it is one ModelDataError (a ModelFileError and a ValueError). Only entries of
+        # the algorithm's schema are set, and only once all of them are checked.
+        schema = cls._data_schema
         try:
             model = cls(policy=data["policy"], env=None, _init_setup_model=False)
-            model.__dict__.update(data)
-            model.__dict__.update(kwargs)
+        except Exception as error:  # pylint: disable=broad-except
+            raise ModelDataError(f"Model file {load_path!r} does not describe a valid "
+                                 f"{cls.__name__} model: {error}") from error
+        overrides = schema.select(kwargs, model, "load()", origin="load() keyword", supplied=kwargs)
+        try:
+            entries = schema.select(data, model, f"Model file {load_path!r}", supplied=replaced)
+            model.__dict__.update(entries)
+            model.__dict__.update(overrides)
             for role in ("observation", "action"):
                 space = getattr(model, f"{role}_space", None)
                 if not isinstance(space, spaces.Space):
@@ -381,6 +400,7 @@ class BaseRLModel(ABC):
             _check_spaces(model.observation_space, model.action_space)
             _check_space_sizes(model.observation_space, model.action_space, params)
             model._check_hyperparameters()
+            schema.check(vars(model))
         except Exception as error:  # pylint: disable=broad-except
             raise ModelDataError(f"Model file {load_path!r} does not describe a valid "
                                  f"{cls.__name__} model: {error}") from error

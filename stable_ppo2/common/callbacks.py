@@ -154,7 +154,8 @@ class CallbackList(BaseCallback):
 
     def __init__(self, callbacks: List[BaseCallback]) -> None:
         super().__init__()
-        assert isinstance(callbacks, list), f"CallbackList expects a list of callbacks, got {type(callbacks).__name__}"
+        if not isinstance(callbacks, list):
+            raise TypeError(f"CallbackList expects a list of callbacks, got {type(callbacks).__name__}")
         self.callbacks = callbacks
 
     def _init_callback(self) -> None:
@@ -315,9 +316,8 @@ class EvalCallback(EventCallback):
         if not isinstance(eval_env, VecEnv):
             single_env = eval_env
             eval_env = DummyVecEnv([lambda: single_env])
-        assert eval_env.num_envs == 1, (
-            f"EvalCallback needs an eval env with exactly one environment, got num_envs={eval_env.num_envs}"
-        )
+        if eval_env.num_envs != 1:
+            raise ValueError(f"EvalCallback needs an eval env with exactly one environment, got num_envs={eval_env.num_envs}")
         self.eval_env = eval_env
         self.best_model_save_path = best_model_save_path
         self.log_path = os.path.join(log_path, "evaluations") if log_path is not None else None
@@ -389,9 +389,9 @@ class StopTrainingOnRewardThreshold(BaseCallback):
         self.reward_threshold = reward_threshold
 
     def _on_step(self) -> bool:
-        assert self.parent is not None, (
-            "StopTrainingOnRewardThreshold must be the callback_on_new_best of an EvalCallback (it has no parent)"
-        )
+        if self.parent is None:
+            raise ValueError("StopTrainingOnRewardThreshold must be the callback_on_new_best of an EvalCallback "
+                             "(it has no parent)")
         continue_training = bool(self.parent.best_mean_reward < self.reward_threshold)
         if self.verbose > 0 and not continue_training:
             print(

@@ -31,7 +31,8 @@ def evaluate_policy(
     """
     is_vec_env = isinstance(env, VecEnv)
     if is_vec_env:
-        assert env.num_envs == 1, "You must pass only one environment when using this function"
+        if env.num_envs != 1:
+            raise ValueError("You must pass only one environment when using this function")
     elif not isinstance(env, gymnasium.Env):
         env = to_gymnasium(env)
 
@@ -62,8 +63,8 @@ def evaluate_policy(
     mean_reward = np.mean(episode_rewards)
     std_reward = np.std(episode_rewards)
     if reward_threshold is not None:
-        assert mean_reward > reward_threshold, \
-            "Mean reward below threshold: {:.2f} < {:.2f}".format(mean_reward, reward_threshold)
+        if not mean_reward > reward_threshold:  # SB2's AssertionError, raised under ``python -O`` too
+            raise AssertionError("Mean reward below threshold: {:.2f} < {:.2f}".format(mean_reward, reward_threshold))
     if return_episode_rewards:
         return episode_rewards, episode_lengths
     return mean_reward, std_reward

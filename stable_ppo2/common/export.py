@@ -41,6 +41,7 @@ import numpy as np
 from gymnasium import spaces
 
 from stable_ppo2.common.input import input_dtype, input_shape
+from stable_ppo2.common.model_files.atomic import atomic_write
 from stable_ppo2.common.tf_util import tf
 
 FORMATS = ("saved_model", "tflite")
@@ -218,12 +219,7 @@ def export_policy(model, path: str, format: str = "saved_model", vec_normalize: 
         saved_dir = os.path.join(tmp, "saved_model")
         _save_saved_model(module, saved_dir)
         flatbuffer = _convert_tflite(saved_dir)
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    tmp_path = path + ".tmp"
-    with open(tmp_path, "wb") as file:
-        file.write(flatbuffer)
-    os.replace(tmp_path, path)
+    atomic_write(path, lambda file: file.write(flatbuffer))
     with open(path + ".json", "w", encoding="utf-8") as file:
         json.dump(info, file, indent=1)
     return path
@@ -232,9 +228,9 @@ def export_policy(model, path: str, format: str = "saved_model", vec_normalize: 
 def load_statistics(found) -> Any:
     """The statistics ``zoo.normalization.find_statistics`` found, without an env: a VecNormalize
     (ours, read safely) or a ``RunningMeanStd`` (the zoo's ``obs_rms.pkl``)."""
-    from stable_ppo2.common.safe_pickle import load_object_from_path  # pylint: disable=import-outside-toplevel
+    from stable_ppo2.common.model_files.unpickler import (  # pylint: disable=import-outside-toplevel
+        load_object_from_path, load_running_mean_std)
     from stable_ppo2.common.vec_env import VecNormalize  # pylint: disable=import-outside-toplevel
-    from stable_ppo2.zoo.normalization import load_running_mean_std  # pylint: disable=import-outside-toplevel
 
     kind, path = found
     if kind == "vecnormalize":

@@ -25,7 +25,8 @@ class IdentityEnv(gym.Env):
         if space is None:
             space = Discrete(1 if dim is None else dim)
         else:
-            assert dim is None, "arguments for both 'dim' and 'space' provided: at most one allowed"
+            if dim is not None:
+                raise ValueError("arguments for both 'dim' and 'space' provided: at most one allowed")
         self.action_space = self.observation_space = space
         self.ep_length = ep_length
         self.current_step = 0

@@ -14,14 +14,16 @@ def explained_variance(y_pred: np.ndarray, y_true: np.ndarray) -> float:
 
     1 is a perfect prediction, 0 is no better than a constant, negative is worse.
     """
-    assert y_true.ndim == 1 and y_pred.ndim == 1, "explained_variance expects 1-D arrays"
+    if y_true.ndim != 1 or y_pred.ndim != 1:
+        raise ValueError(f"explained_variance expects 1-D arrays, got {y_pred.ndim}-D and {y_true.ndim}-D")
     var_y = np.var(y_true)
     return np.nan if var_y == 0 else 1 - np.var(y_true - y_pred) / var_y
 
 
 def explained_variance_2d(y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
     """Per-column explained variance of 2-D arrays; columns with ``Var < 1e-10`` give 0."""
-    assert y_true.ndim == 2 and y_pred.ndim == 2, "explained_variance_2d expects 2-D arrays"
+    if y_true.ndim != 2 or y_pred.ndim != 2:
+        raise ValueError(f"explained_variance_2d expects 2-D arrays, got {y_pred.ndim}-D and {y_true.ndim}-D")
     var_y = np.var(y_true, axis=0)
     explained = 1 - np.var(y_true - y_pred) / var_y
     explained[var_y < 1e-10] = 0

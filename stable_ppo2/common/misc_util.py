@@ -8,9 +8,10 @@ import numpy as np
 
 
 def zipsame(*seqs: Sequence[Any]) -> Iterator[Tuple[Any, ...]]:
-    """``zip`` that asserts all sequences have the same length."""
+    """``zip`` of sequences that must have the same length (ValueError otherwise)."""
     length = len(seqs[0])
-    assert all(len(seq) == length for seq in seqs[1:]), "zipsame: sequences differ in length"
+    if not all(len(seq) == length for seq in seqs[1:]):
+        raise ValueError(f"zipsame: sequences differ in length: {[len(seq) for seq in seqs]}")
     return zip(*seqs)
 
 

@@ -495,3 +495,11 @@ def register_policy(name: str, policy: type) -> None:
         raise ValueError(f"Error: the name {name} is alreay registered for a different policy, "
                          "will not override.")
     registry[name] = policy
+
+
+#: The names of this module a model file may ask for: the safe unpickler of model files looks
+#: them up here when a file names them (``stable_baselines.common.policies.MlpPolicy``, ...).
+SAFE_PICKLE_NAMES = frozenset({
+    "BasePolicy", "ActorCriticPolicy", "FeedForwardPolicy", "MlpPolicy", "CnnPolicy",
+    "RecurrentActorCriticPolicy", "LstmPolicy", "MlpLstmPolicy", "MlpLnLstmPolicy",
+    "CnnLstmPolicy", "CnnLnLstmPolicy", "nature_cnn", "mlp_extractor"})

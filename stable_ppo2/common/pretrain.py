@@ -17,51 +17,18 @@ Recurrent policies (SB2 could not pretrain them) learn from whole episodes: see
 """
 from __future__ import annotations
 
-import os
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from stable_ppo2.common.distributions import make_proba_dist_type
+from stable_ppo2.common.image_files import read_images
 from stable_ppo2.common.input import input_dtype, input_shape
-from stable_ppo2.common.tf_util import tf
+from stable_ppo2.common.optimizers import Tf1Adam
+from stable_ppo2.common.tf_util import USE_XLA, tf
 
-#: compile the recurrent step with XLA (as PPO2's update: ``STABLE_PPO2_XLA=0`` turns it off)
-USE_XLA = os.environ.get("STABLE_PPO2_XLA", "1") != "0"
 #: observations (and actions) sent to the compiled step in one call, at most (bytes)
 CHUNK_BYTES = 32 * 2 ** 20
-
-
-class BCAdam:
-    """Adam with TF1's update (``tf.train.AdamOptimizer``: the "epsilon hat" form), for pretraining.
-
-    Learning rate and epsilon are tensors given at each step, so one traced function serves
-    every ``pretrain`` call; :meth:`reset` restarts it with zero moments.
-    """
-
-    def __init__(self, variables: Sequence[tf.Variable], beta1: float = 0.9, beta2: float = 0.999):
-        self.variables = list(variables)
-        self.beta1, self.beta2 = beta1, beta2
-        self.first_moments = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
-        self.second_moments = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
-        self.beta1_power = tf.Variable(beta1, dtype=tf.float32, trainable=False)
-        self.beta2_power = tf.Variable(beta2, dtype=tf.float32, trainable=False)
-
-    def reset(self) -> None:
-        for slot in self.first_moments + self.second_moments:
-            slot.assign(tf.zeros_like(slot))
-        self.beta1_power.assign(self.beta1)
-        self.beta2_power.assign(self.beta2)
-
-    def apply(self, gradients, learning_rate, epsilon) -> None:
-        for variable, m, v, grad in zip(self.variables, self.first_moments, self.second_moments,
-                                        gradients):
-            tf.raw_ops.ResourceApplyAdam(
-                var=variable.handle, m=m.handle, v=v.handle, beta1_power=self.beta1_power,
-                beta2_power=self.beta2_power, lr=learning_rate, beta1=self.beta1, beta2=self.beta2,
-                epsilon=epsilon, grad=grad, use_locking=False)
-        self.beta1_power.assign(self.beta1_power * self.beta1)
-        self.beta2_power.assign(self.beta2_power * self.beta2)
 
 
 # ------------------------------------------------------------------------------------ batches
@@ -135,7 +102,7 @@ class BehaviourCloning:
         probe_obs = np.zeros((2,) + conv.obs_shape, conv.obs_dtype)
         probe_act = np.zeros((2, conv.act_width), conv.act_dtype)
         self.variables = _trainable_variables(params, lambda: self._loss(probe_obs, probe_act))
-        self.optimizer = BCAdam(self.variables)
+        self.optimizer = Tf1Adam(self.variables)
         self.trace_count = 0
         obs_spec = tf.TensorSpec((None,) + conv.obs_shape, tf.as_dtype(conv.obs_dtype))
         act_spec = tf.TensorSpec((None, conv.act_width), tf.as_dtype(conv.act_dtype))
@@ -297,7 +264,7 @@ class RecurrentBehaviourCloning:
                  np.eye(1, n_steps, dtype=np.float32)[0], np.ones(n_steps, np.float32),
                  policy.zero_state(1))
         self.variables = _trainable_variables(params, lambda: self._window_loss(*probe)[0])
-        self.optimizer = BCAdam(self.variables)
+        self.optimizer = Tf1Adam(self.variables)
         self.trace_count = 0
         window = tf.TensorSpec((None,), tf.float32)
         specs = [tf.TensorSpec((None,) + conv.obs_shape, tf.as_dtype(conv.obs_dtype)),
@@ -364,8 +331,7 @@ class RecurrentBehaviourCloning:
     def _observations(self, dataset, flat_indices: np.ndarray) -> np.ndarray:
         obs = dataset.observations[flat_indices]
         if len(obs) and isinstance(np.asarray(obs).flat[0], str):
-            from stable_ppo2.gail.dataset.dataset import DataLoader  # pylint: disable=import-outside-toplevel
-            obs = np.concatenate([DataLoader._make_batch_element(path) for path in obs], axis=0)
+            obs = read_images(obs)
         return self.converter.observations(obs)
 
     def _windows(self, dataset, ranges: np.ndarray, shuffle: bool):

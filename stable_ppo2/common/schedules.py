@@ -64,8 +64,9 @@ def get_schedule_fn(value_schedule: ScheduleLike) -> Callable[[float], float]:
     """Turn a number into a constant function (cast to float); return a callable unchanged."""
     if isinstance(value_schedule, (Real, np.number)) and not isinstance(value_schedule, np.complexfloating):
         return constfn(float(value_schedule))
-    assert callable(value_schedule), (
-        "a schedule must be a float, an int or a callable taking the progress, got {!r}".format(value_schedule))
+    if not callable(value_schedule):
+        raise TypeError("a schedule must be a float, an int or a callable taking the progress, got "
+                        "{!r}".format(value_schedule))
     return value_schedule
 
 
@@ -102,7 +103,8 @@ class PiecewiseSchedule(Schedule):
                  interpolation: Callable[[float, float, float], float] = linear_interpolation,
                  outside_value: Optional[float] = None) -> None:
         times = [point[0] for point in endpoints]
-        assert times == sorted(times), "PiecewiseSchedule endpoints must be sorted by time"
+        if times != sorted(times):
+            raise ValueError(f"PiecewiseSchedule endpoints must be sorted by time, got times {times}")
         self._interpolation = interpolation
         self._outside_value = outside_value
         self._endpoints: List[Tuple[float, float]] = list(endpoints)
@@ -112,7 +114,8 @@ class PiecewiseSchedule(Schedule):
             if left_t <= step < right_t:
                 alpha = float(step - left_t) / (right_t - left_t)
                 return self._interpolation(left, right, alpha)
-        assert self._outside_value is not None, "step {} is outside the schedule and no outside_value was given".format(step)
+        if self._outside_value is None:
+            raise ValueError("step {} is outside the schedule and no outside_value was given".format(step))
         return self._outside_value
 
 

@@ -37,6 +37,10 @@ tf = _import_tensorflow_quietly()
 import tf_keras  # noqa: E402  (Keras 2: plain tf.Variables with SB2's names, as TFP expects)
 
 _threads_set: Optional[int] = None
+#: Compile the training steps of MLP policies (PPO2's update, recurrent pretraining) with XLA:
+#: about 1.5x faster steps for ~1.5 s more on the first call. ``STABLE_PPO2_XLA=0`` turns it off;
+#: convolutional networks never use it (XLA's CPU convolution gradients are slow).
+USE_XLA = os.environ.get("STABLE_PPO2_XLA", "1") != "0"
 
 
 def set_num_threads(n_threads: Optional[int]) -> bool:

@@ -16,7 +16,6 @@ evaluated at ``frac = 1 - (update - 1) / n_updates``, ``total_timesteps // n_bat
 from __future__ import annotations
 
 import numbers
-import os
 import time
 from typing import Any, Callable, Dict, List, Optional, Union
 
@@ -28,16 +27,15 @@ from stable_ppo2.common.base_class import ActorCriticRLModel, SetVerbosity
 from stable_ppo2.common.callbacks import ProgressBarCallback
 from stable_ppo2.common.input import input_dtype, input_shape
 from stable_ppo2.common.math_util import explained_variance, safe_mean
+from stable_ppo2.common.optimizers import Tf1Adam
+from stable_ppo2.common.model_files.schema import DataSchema
 from stable_ppo2.common.policies import ActorCriticPolicy
 from stable_ppo2.common.runners import AbstractEnvRunner
 from stable_ppo2.common.schedules import get_schedule_fn
 from stable_ppo2.common.tensorboard import TensorboardWriter, total_episode_reward_logger
-from stable_ppo2.common.tf_util import is_image, set_num_threads, tf
+from stable_ppo2.common.tf_util import USE_XLA, is_image, set_num_threads, tf
 
 Schedule = Union[float, Callable[[float], float]]
-#: Compile the update of MLP policies with XLA: about 1.5x faster updates for ~1.5 s more on the
-#: first ``learn``. Convolutional networks never use it (XLA's CPU convolution gradients are slow).
-USE_XLA = os.environ.get("STABLE_PPO2_XLA", "1") != "0"
 LOSS_NAMES = ["policy_loss", "value_loss", "policy_entropy", "approxkl", "clipfrac"]
 
 
@@ -57,35 +55,6 @@ def _all_finite(arrays) -> bool:
 
 def _finite_non_negative(value: float) -> bool:
     return bool(np.isfinite(value)) and value >= 0
-
-
-class Tf1Adam:
-    """Adam exactly as SB2's ``tf.train.AdamOptimizer`` ("epsilon hat" form, fused TF kernel).
-
-    Its state is never saved (as in SB2): a loaded model restarts with zero moments.
-    """
-
-    def __init__(self, variables: List[tf.Variable], beta1: float = 0.9, beta2: float = 0.999,
-                 epsilon: float = 1e-5):
-        self.variables = variables
-        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
-        self.first_moments = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
-        self.second_moments = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
-        self.beta1_power = tf.Variable(beta1, dtype=tf.float32, trainable=False)
-        self.beta2_power = tf.Variable(beta2, dtype=tf.float32, trainable=False)
-
-    def state_variables(self) -> List[tf.Variable]:
-        return self.first_moments + self.second_moments + [self.beta1_power, self.beta2_power]
-
-    def apply(self, gradients: List[tf.Tensor], learning_rate: tf.Tensor) -> None:
-        for variable, m, v, grad in zip(self.variables, self.first_moments, self.second_moments,
-                                        gradients):
-            tf.raw_ops.ResourceApplyAdam(
-                var=variable.handle, m=m.handle, v=v.handle, beta1_power=self.beta1_power,
-                beta2_power=self.beta2_power, lr=learning_rate, beta1=self.beta1, beta2=self.beta2,
-                epsilon=self.epsilon, grad=grad, use_locking=False)
-        self.beta1_power.assign(self.beta1_power * self.beta1)
-        self.beta2_power.assign(self.beta2_power * self.beta2)
 
 
 def _check_schedule_values(update: int, frac: float, learning_rate, cliprange, cliprange_vf) -> None:
@@ -594,6 +563,20 @@ class PPO2(ActorCriticRLModel):
         logger.dumpkvs()
 
     # ------------------------------------------------------------------------------ files
+    _data_schema = DataSchema({
+        "gamma": "a number in [0, 1]", "n_steps": "an int >= 1", "vf_coef": "a finite number >= 0",
+        "ent_coef": "a finite number >= 0", "max_grad_norm": "None or a number > 0",
+        "learning_rate": "a finite number >= 0 or a schedule", "lam": "a number in [0, 1]",
+        "nminibatches": "an int >= 1 dividing n_envs * n_steps", "noptepochs": "an int >= 1",
+        "cliprange": "a finite number >= 0 or a schedule",
+        "cliprange_vf": "None, a finite number (negative: no value clipping) or a schedule",
+        "verbose": "an int", "policy": "an ActorCriticPolicy class",
+        "observation_space": "a gymnasium space", "action_space": "a Box, Discrete, MultiDiscrete or "
+        "MultiBinary space", "n_envs": "None or an int >= 1", "n_cpu_tf_sess": "None or an int >= 1",
+        "seed": "None or an int >= 0", "_vectorize_action": "a bool",
+        "policy_kwargs": "a dict of the policy's keyword arguments",
+    }, types={"_vectorize_action": (bool, np.bool_)}, rollout=("n_steps", "n_envs"))
+
     def _get_save_data(self) -> Dict[str, Any]:
         return {
             "gamma": self.gamma, "n_steps": self.n_steps, "vf_coef": self.vf_coef,

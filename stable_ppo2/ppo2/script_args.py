@@ -16,4 +16,4 @@ def parse_and_configure(parser: argparse.ArgumentParser,
                         help="where to save the trained model (default: model.zip in the logger's folder)")
     args = parser.parse_args(argv)
     logger.configure()
-    return args, args.save_path or os.path.join(logger.get_dir(), "model.zip")
+    return args, args.save_path or os.path.join(logger.get_dir() or ".", "model.zip")

@@ -8,24 +8,16 @@ Two layouts are recognised, looked for beside the model:
   named after the env or the model (``Acrobot-v1/`` beside ``Acrobot-v1.pkl``), or beside the model.
 
 SB2's ``RunningMeanStd`` pickles are read with stable_ppo2's safe unpickler
-(:mod:`stable_ppo2.common.safe_pickle`), so they need no ``stable_baselines`` module and cannot run code.
+(:mod:`stable_ppo2.common.model_files.unpickler`), so they need no ``stable_baselines`` module and cannot run code.
 """
 from __future__ import annotations
 
 import os
 from typing import Any, List, Optional, Tuple
 
-import numpy as np
+from stable_ppo2.common.model_files.unpickler import load_running_mean_std
 
-from stable_ppo2.common.running_mean_std import RunningMeanStd
-from stable_ppo2.common.safe_pickle import load_object_from_path
-
-def load_running_mean_std(path: str) -> RunningMeanStd:
-    """A ``RunningMeanStd`` (mean, var, count) from an SB2 ``obs_rms.pkl``/``ret_rms.pkl`` file."""
-    stats = load_object_from_path(path, expected=(RunningMeanStd,))
-    stats.mean = np.asarray(stats.mean, np.float64)
-    stats.var = np.asarray(stats.var, np.float64)
-    return stats
+__all__ = ["load_running_mean_std", "find_statistics", "wrap_with_statistics"]
 
 
 def find_statistics(model_path: str, env_id: Optional[str] = None) -> Optional[Tuple[str, str]]:

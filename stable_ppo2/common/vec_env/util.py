@@ -24,8 +24,8 @@ def obs_space_info(obs_space: spaces.Space) -> Tuple[List[ObsKey], Dict[ObsKey, 
     """
     subspaces = _subspaces(obs_space)
     keys = list(subspaces)
-    shapes = {key: tuple(space.shape) for key, space in subspaces.items()}
-    dtypes = {key: space.dtype for key, space in subspaces.items()}
+    shapes = {key: tuple(space.shape or ()) for key, space in subspaces.items()}
+    dtypes = {key: np.dtype(space.dtype) for key, space in subspaces.items()}
     return keys, shapes, dtypes
 
 

@@ -1,13 +1,13 @@
 """VecNormalize: running normalisation of observations and rewards, and the helpers that find or sync it."""
 import os
 import pickle
-import tempfile
 import warnings
 from copy import deepcopy
 from typing import Any, Dict, Optional
 
 import numpy as np
 
+from stable_ppo2.common.model_files.atomic import atomic_write
 from stable_ppo2.common.running_mean_std import RunningMeanStd
 from stable_ppo2.common.vec_env.base_vec_env import VecEnv, VecEnvWrapper
 
@@ -134,11 +134,11 @@ class VecNormalize(VecEnvWrapper):
     def load(load_path: str, venv: VecEnv, *, trust_file: bool = False) -> "VecNormalize":
         """Unpickle a VecNormalize saved with :meth:`save` (by stable_ppo2 or SB2) and attach it to ``venv``.
 
-        Read safely (see :mod:`stable_ppo2.common.safe_pickle`): the pickle may only name
+        Read safely (see :mod:`stable_ppo2.common.model_files.unpickler`): the pickle may only name
         VecNormalize, RunningMeanStd, spaces and numpy helpers; ``trust_file=True`` lifts that.
         ``load_path`` may also be a binary file object.
         """
-        from stable_ppo2.common.safe_pickle import load_object_from_path
+        from stable_ppo2.common.model_files.unpickler import load_object_from_path
 
         vec_normalize = load_object_from_path(load_path, trust=trust_file, expected=(VecNormalize,))
         vec_normalize.set_venv(venv)
@@ -157,7 +157,7 @@ class VecNormalize(VecEnvWrapper):
     def load_running_average(self, path: str) -> None:
         """Deprecated: read ``obs_rms.pkl`` and ``ret_rms.pkl`` (pickled RunningMeanStd, e.g. the RL zoo's
         SB2 files) from the directory ``path``, safely (nothing but the statistics is built)."""
-        from stable_ppo2.common.safe_pickle import load_object_from_path
+        from stable_ppo2.common.model_files.unpickler import load_object_from_path
 
         warnings.warn("load_running_average is deprecated: use VecNormalize.load() or unpickle", DeprecationWarning)
         loaded = {name: load_object_from_path(os.path.join(path, f"{name}.pkl"), expected=(RunningMeanStd,))
@@ -167,15 +167,7 @@ class VecNormalize(VecEnvWrapper):
 
 
 def _atomic_pickle(obj: Any, path: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".pkl")
-    try:
-        with os.fdopen(fd, "wb") as file_handler:
-            pickle.dump(obj, file_handler)
-        os.replace(tmp_path, path)
-    except BaseException:
-        os.unlink(tmp_path)
-        raise
+    atomic_write(path, lambda file: pickle.dump(obj, file))
 
 
 def unwrap_vec_normalize(env: VecEnv) -> Optional[VecNormalize]:
@@ -195,11 +187,12 @@ def sync_envs_normalization(env: VecEnv, eval_env: VecEnv) -> None:
     env_tmp, eval_env_tmp = env, eval_env
     while isinstance(env_tmp, VecEnvWrapper):
         if isinstance(env_tmp, VecNormalize):
-            assert isinstance(eval_env_tmp, VecNormalize), (
-                f"sync_envs_normalization: eval env has {type(eval_env_tmp).__name__} where env has VecNormalize"
-            )
+            if not isinstance(eval_env_tmp, VecNormalize):
+                raise ValueError(f"sync_envs_normalization: eval env has {type(eval_env_tmp).__name__} where env "
+                                 "has VecNormalize")
             eval_env_tmp.obs_rms = deepcopy(env_tmp.obs_rms)
             eval_env_tmp.ret_rms = deepcopy(env_tmp.ret_rms)
         env_tmp = env_tmp.venv
-        assert isinstance(eval_env_tmp, VecEnvWrapper), "sync_envs_normalization: eval env has fewer wrappers than env"
+        if not isinstance(eval_env_tmp, VecEnvWrapper):
+            raise ValueError("sync_envs_normalization: eval env has fewer wrappers than env")
         eval_env_tmp = eval_env_tmp.venv

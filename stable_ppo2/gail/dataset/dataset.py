@@ -22,21 +22,9 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import numpy as np
 
 from stable_ppo2 import logger
+from stable_ppo2.common.image_files import CV2_HINT, import_cv2, read_image, read_images  # noqa: F401  (CV2_HINT: its old path)
 
 REQUIRED_KEYS = ("obs", "actions", "episode_starts", "episode_returns")
-CV2_HINT = "pip install opencv-python-headless"
-
-
-def import_cv2():
-    """OpenCV, needed only for image observations (written and read as image files)."""
-    try:
-        import cv2  # pylint: disable=import-outside-toplevel
-    except ImportError as error:
-        raise ImportError("Image observations are stored as image files, which needs OpenCV: "
-                          f"{CV2_HINT}") from error
-    return cv2
-
-
 def episode_boundaries(episode_starts: np.ndarray) -> np.ndarray:
     """Indices of the first transition of each episode (index 0 counts as a start)."""
     starts = np.flatnonzero(np.asarray(episode_starts, dtype=bool).reshape(-1))
@@ -306,21 +294,13 @@ class DataLoader:
     def _make_batch(self, batch_indices: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         obs = self.observations[batch_indices]
         if self.load_images:
-            obs = np.concatenate([self._make_batch_element(path) for path in obs], axis=0)
+            obs = read_images(obs)
         return obs, self.actions[batch_indices]
 
     @classmethod
     def _make_batch_element(cls, image_path: str) -> np.ndarray:
-        """One image as a ``(1, H, W, C)`` RGB array (grey images get a channel axis)."""
-        cv2 = import_cv2()
-        image = cv2.imread(str(image_path), cv2.IMREAD_UNCHANGED)
-        if image is None:
-            raise ValueError(f"Tried to load {image_path}, but it was not found")
-        if image.ndim == 2:
-            image = image[:, :, np.newaxis]
-        if image.shape[-1] == 3:
-            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        return image.reshape((1,) + image.shape)
+        """SB2's name for :func:`~stable_ppo2.common.image_files.read_image`."""
+        return read_image(image_path)
 
     @property
     def _minibatch_indices(self) -> np.ndarray:
