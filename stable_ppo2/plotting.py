@@ -3,7 +3,8 @@
 :func:`plot_run` reads a run folder as ``stable-ppo2 train`` writes it (``monitor/*.monitor.csv`` from
 :class:`~stable_ppo2.bench.Monitor`, ``progress.csv`` from the logger) and draws
 
-- ``plots/returns.png``: every episode's return against timesteps, with its rolling mean;
+- ``plots/returns.png``: every episode's return against timesteps, with its rolling mean (and the mean
+  return of each evaluation from ``evaluations.npz``, when the run evaluated with ``--eval-freq``);
 - ``plots/training.png``: per update, the policy loss, value loss, entropy, approximate KL, clip fraction
   and explained variance;
 - ``plots/training.html``: all of it in one interactive page (plotly), if plotly is installed.
@@ -69,6 +70,37 @@ def update_metrics(run_dir: str) -> Optional[Dict[str, np.ndarray]]:
             for column in frame.columns}
 
 
+def evaluation_returns(run_dir: str) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """``(timesteps, mean return per evaluation)`` from the run's ``evaluations.npz``, or None."""
+    path = os.path.join(run_dir, "evaluations.npz")
+    if not os.path.isfile(path):
+        return None
+    with np.load(path) as data:
+        results = np.asarray(data["results"], dtype=float)
+        timesteps = np.asarray(data["timesteps"], dtype=float)
+    if len(timesteps) == 0:
+        return None
+    return timesteps, results.reshape(len(timesteps), -1).mean(axis=1)
+
+
+def is_run(path: str) -> bool:
+    """Whether ``path`` is a run folder (``run.json``, Monitor files or a ``progress.csv``)."""
+    return os.path.isfile(os.path.join(path, "run.json")) or _monitor_folder(path) is not None or os.path.isfile(
+        os.path.join(path, "progress.csv"))
+
+
+def find_runs(paths: List[str]) -> List[str]:
+    """The run folders among ``paths``: each path that is a run, else the runs directly inside it."""
+    runs: List[str] = []
+    for path in paths:
+        if is_run(path):
+            runs.append(path)
+        else:
+            runs.extend(sorted(child for child in glob.glob(os.path.join(glob.escape(path), "*"))
+                               if os.path.isdir(child) and is_run(child)))
+    return runs
+
+
 def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean of the last ``window`` values at each position (fewer at the start)."""
     values = np.asarray(values, dtype=float)
@@ -116,7 +148,7 @@ def plot_run(run_dir: str, out_dir: Optional[str] = None, html: bool = True) -> 
     written = []
     if returns is not None and len(returns[0]):
         path = os.path.join(out_dir, "returns.png")
-        _plot_returns(returns, title, threshold, path)
+        _plot_returns(returns, title, threshold, path, evaluation_returns(run_dir))
         written.append(path)
     if metrics is not None:
         path = os.path.join(out_dir, "training.png")
@@ -144,7 +176,7 @@ def _timesteps_axis(ax: Any) -> None:
 
 
 def _plot_returns(returns: Tuple[np.ndarray, np.ndarray], title: str, threshold: Optional[float],
-                  path: str) -> None:
+                  path: str, evaluations: Optional[Tuple[np.ndarray, np.ndarray]] = None) -> None:
     timesteps, values = returns
     window = min(RETURN_WINDOW, len(values))
     fig = _figure((9, 5))
@@ -152,6 +184,8 @@ def _plot_returns(returns: Tuple[np.ndarray, np.ndarray], title: str, threshold:
     ax.plot(timesteps, values, ".", markersize=3, alpha=0.3, color="tab:blue", label="episode return")
     ax.plot(timesteps, rolling_mean(values, window), linewidth=2.2, color="tab:orange",
             label=f"rolling mean (last {window} episodes)")
+    if evaluations is not None:
+        ax.plot(*evaluations, "o-", color="tab:green", linewidth=1.5, markersize=4, label="evaluation (mean return)")
     if threshold is not None:
         ax.axhline(threshold, color="grey", linestyle="--", linewidth=1.2, label=f"solved ({threshold:g})")
     ax.set_xlabel("timesteps")

@@ -382,13 +382,12 @@ def test_checkpoint_callback_saves_vec_normalize_statistics(tmp_path):
 # EvalCallback
 # --------------------------------------------------------------------------------------------------------------
 
-def test_eval_callback_wraps_a_gym_env_and_checks_num_envs():
+def test_eval_callback_wraps_a_gym_env_and_takes_several_envs():
     callback = EvalCallback(ConstantRewardEnv())
     assert isinstance(callback.eval_env, DummyVecEnv) and callback.eval_env.num_envs == 1
     assert callback.best_mean_reward == callback.last_mean_reward == -np.inf
     assert callback.verbose == 1 and callback.n_eval_episodes == 5 and callback.eval_freq == 10000
-    with pytest.raises(ValueError, match="exactly one"):
-        EvalCallback(make_vec_env(n_envs=2))
+    assert EvalCallback(make_vec_env(n_envs=2)).eval_env.num_envs == 2  # episodes spread over both
 
 
 def test_eval_callback_warns_when_env_types_differ():

@@ -13,7 +13,7 @@ from stable_ppo2.common.cmd_util import make_vec_env
 from stable_ppo2.common.evaluation import evaluate_policy
 from stable_ppo2.common.identity_env import (IdentityEnv, IdentityEnvBox, IdentityEnvMultiBinary,
                                              IdentityEnvMultiDiscrete)
-from stable_ppo2.common.pretrain import per_sample_loss
+from stable_ppo2.common.distributions import make_proba_dist_type
 from stable_ppo2.common.tf_util import tf
 from stable_ppo2.common.vec_env import DummyVecEnv
 from stable_ppo2.gail import ExpertDataset, generate_expert_traj
@@ -41,6 +41,10 @@ def params(model):
 
 
 # ------------------------------------------------------------------------------------ losses
+def per_sample_loss(action_space, pdparam, actions):
+    return make_proba_dist_type(action_space).bc_loss(pdparam, actions)
+
+
 def test_losses_are_sb2s_and_the_extensions():
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(5, 3)).astype(np.float32)
@@ -171,16 +175,16 @@ def test_errors():
     with pytest.raises(ValueError, match="val_interval"):
         model.pretrain(dataset, n_epochs=2, val_interval=0)
     small = identity_model(IdentityEnv(3))
-    with pytest.raises(ValueError, match="leave the model's action space"):
+    with pytest.raises(ValueError, match="expert actions outside the Discrete"):
         small.pretrain(dataset, n_epochs=1)
     box_model = identity_model(IdentityEnvBox())
     with pytest.raises(ValueError, match="observation space"):
         box_model.pretrain(ExpertDataset(expert_path=EXPERT_CARTPOLE, verbose=0), n_epochs=1)
     cartpole_model = model_for_spaces("MlpPolicy", spaces.Box(-1, 1, (3,), np.float32), spaces.Discrete(2))
-    with pytest.raises(ValueError, match="not integers"):
+    with pytest.raises(ValueError, match="must be whole numbers"):
         cartpole_model.pretrain(ExpertDataset(expert_path=EXPERT_PENDULUM, verbose=0), n_epochs=1)
     model.action_space = spaces.Tuple([spaces.Discrete(2)])
-    with pytest.raises(NotImplementedError, match="only Discrete, Box, MultiDiscrete and MultiBinary"):
+    with pytest.raises(NotImplementedError, match="Supported: Box, Discrete, MultiDiscrete, MultiBinary"):
         model.pretrain(dataset)
 
 

@@ -17,8 +17,14 @@ from gymnasium import spaces
 
 from stable_ppo2 import logger
 from stable_ppo2.common.callbacks import BaseCallback, CallbackList, ConvertCallback
+from stable_ppo2.common.distributions import make_proba_dist_type
 from stable_ppo2.common.gym_compat import make_env_from_id
-from stable_ppo2.common.input import check_observation_space, check_zero_start
+from stable_ppo2.common.input import (
+    check_observation_space,
+    check_space_values,
+    is_vectorized_observation,
+    one_hot_width,
+)
 from stable_ppo2.common.misc_util import set_global_seeds
 from stable_ppo2.common.model_files.errors import ModelDataError, ModelFileError
 from stable_ppo2.common.model_files.formats import load_from_file, save_to_pickle, save_to_zip, spaces_match
@@ -26,8 +32,6 @@ from stable_ppo2.common.model_files.schema import DataSchema
 from stable_ppo2.common.policies import get_policy_from_name
 from stable_ppo2.common.tensorboard import TensorboardWriter  # noqa: F401  (SB2's import path)
 from stable_ppo2.common.vec_env import DummyVecEnv, VecEnv, unwrap_vec_normalize
-
-SUPPORTED_ACTION_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
 
 
 def _make_env_from_id(env_id: str):
@@ -39,49 +43,22 @@ def _make_env_from_id(env_id: str):
 
 def _check_spaces(observation_space, action_space) -> None:
     check_observation_space(observation_space)
-    if not isinstance(action_space, SUPPORTED_ACTION_SPACES):
-        raise NotImplementedError(
-            f"Error: PPO2 does not support action spaces of type {type(action_space).__name__} "
-            f"({action_space}). Supported: Box, Discrete, MultiDiscrete, MultiBinary.")
-    check_zero_start(action_space, "the action")
+    make_proba_dist_type(action_space)  # raises for the action spaces PPO2 does not support
 
 
 def _check_space_sizes(observation_space, action_space, params) -> None:
     """Spaces a corrupt file made huge (a flipped byte in ``Discrete.n``) would build a huge
     network before any shape check: the policy's output layer has at least one parameter per
-    action dimension, and Discrete/MultiDiscrete observations become one-hot inputs of that width,
-    so neither can exceed the number of parameters the file holds."""
+    output of the action head, and Discrete/MultiDiscrete observations become one-hot inputs of
+    that width, so neither can exceed the number of parameters the file holds."""
     values = params.values() if isinstance(params, dict) else params
     total = sum(int(np.size(value)) for value in values)
-    sizes = {"action": action_space}
-    if isinstance(observation_space, (spaces.Discrete, spaces.MultiDiscrete)):
-        sizes["observation"] = observation_space
-    for role, space in sizes.items():
-        if isinstance(space, spaces.Discrete):
-            size = int(space.n)
-        elif isinstance(space, spaces.MultiDiscrete):
-            size = int(np.sum(space.nvec))
-        else:
-            size = int(np.prod(space.shape))
-        if size > total:
+    sizes = {"action": (action_space, make_proba_dist_type(action_space).param_shape()[0]),
+             "observation": (observation_space, one_hot_width(observation_space))}
+    for role, (space, size) in sizes.items():
+        if size is not None and size > total:
             raise ValueError(f"its {role} space {space} needs at least {size} parameters, and the file "
                              f"holds {total}")
-
-
-def _check_whole_numbers(values: np.ndarray, upper, what: str, space) -> np.ndarray:
-    """``values`` as int64 once every value is a whole number in ``[0, upper)`` (``upper`` per
-    column for MultiDiscrete); ValueError naming the space and the first offending values."""
-    if values.dtype.kind == "f":
-        fractional = ~np.isfinite(values) | (values != np.floor(np.nan_to_num(values)))
-        if np.any(fractional):
-            raise ValueError(f"Error: {what} for the {space} space must be whole numbers; got "
-                             f"{values[fractional][:5].tolist()}")
-    outside = (values < 0) | (values >= upper)
-    if np.any(outside):
-        high = upper.tolist() if isinstance(upper, np.ndarray) else upper
-        raise ValueError(f"Error: {what} outside the {space} space: got {values[outside][:5].tolist()}, "
-                         f"expected whole numbers in [0, {high})")
-    return values.astype(np.int64)
 
 
 def _constructor_defaults(cls) -> Dict[str, Any]:
@@ -345,10 +322,15 @@ class BaseRLModel(ABC):
     def _get_save_data(self) -> Dict[str, Any]:
         ...
 
-    def save(self, save_path: Union[str, os.PathLike, IO[bytes]], cloudpickle: bool = False) -> None:
+    def save(self, save_path: Union[str, os.PathLike, IO[bytes]], cloudpickle: bool = False,
+             include_training_state: bool = False) -> None:
         """Save hyperparameters and parameters in SB2's zip format (``cloudpickle=True``: SB2's legacy
         pickle). A path without extension gets ``.zip`` (``.pkl``); writing a path is atomic (a
-        failed save leaves the previous file intact); file-like objects are written directly."""
+        failed save leaves the previous file intact); file-like objects are written directly.
+        ``include_training_state``: also what an exact resume needs (:mod:`stable_ppo2.common.training_state`)."""
+        if include_training_state and not cloudpickle:
+            from stable_ppo2.common.training_state import save_with_training_state
+            return save_with_training_state(self, save_path)
         data, params = self._get_save_data(), self.get_parameters()
         if cloudpickle:
             save_to_pickle(save_path, data, params)
@@ -439,40 +421,15 @@ class BaseRLModel(ABC):
         except Exception as error:  # pylint: disable=broad-except
             raise ModelDataError(f"Could not build a {cls.__name__} model from model file "
                                  f"{load_path!r}: {type(error).__name__}: {error}") from error
+        from stable_ppo2.common.training_state import load_training_state_into
+        load_training_state_into(model, load_path, trust=trust_file)  # a saved training state, if any
         return model
 
     # ------------------------------------------------------------------------------ prediction
     @staticmethod
     def _is_vectorized_observation(observation: np.ndarray, observation_space) -> bool:
         """Whether ``observation`` is a batch (SB2's rules), with a clear error for wrong shapes."""
-        shape = observation.shape
-        if isinstance(observation_space, spaces.Box):
-            if shape == observation_space.shape:
-                return False
-            if shape[1:] == observation_space.shape:
-                return True
-            raise ValueError(f"Error: Unexpected observation shape {shape} for Box environment, please "
-                             f"use {observation_space.shape} or (n_env, {', '.join(map(str, observation_space.shape))}) "
-                             "for the observation shape.")
-        if isinstance(observation_space, spaces.Discrete):
-            if shape == ():
-                return False
-            if len(shape) == 1:
-                return True
-            raise ValueError(f"Error: Unexpected observation shape {shape} for Discrete environment, "
-                             "please use () or (n_env,) for the observation shape.")
-        if isinstance(observation_space, (spaces.MultiDiscrete, spaces.MultiBinary)):
-            kind = type(observation_space).__name__
-            width = (len(observation_space.nvec) if isinstance(observation_space, spaces.MultiDiscrete)
-                     else observation_space.n)
-            if shape == (width,):
-                return False
-            if len(shape) == 2 and shape[1] == width:
-                return True
-            raise ValueError(f"Error: Unexpected observation shape {shape} for {kind} environment, "
-                             f"please use ({width},) or (n_env, {width}) for the observation shape.")
-        raise ValueError(f"Error: Cannot determine if the observation is vectorized with the space "
-                         f"type {observation_space}.")
+        return is_vectorized_observation(observation, observation_space)
 
 
 class ActorCriticRLModel(BaseRLModel):
@@ -504,12 +461,7 @@ class ActorCriticRLModel(BaseRLModel):
             raise ValueError(f"Error: the observation space {space} needs numbers (dtype {space.dtype}); "
                              f"got a {given} that makes an array of dtype {observation.dtype}")
         vectorized = self._is_vectorized_observation(observation, space)
-        if isinstance(space, spaces.Discrete):
-            _check_whole_numbers(observation, int(space.n), "observations", space)
-        elif isinstance(space, spaces.MultiDiscrete):
-            _check_whole_numbers(observation, space.nvec, "observations", space)
-        elif isinstance(space, spaces.MultiBinary):
-            _check_whole_numbers(observation, 2, "observations", space)
+        check_space_values(observation, space, "observations")
         observation = observation.reshape((-1,) + tuple(space.shape))
         return observation, vectorized
 
@@ -540,8 +492,7 @@ class ActorCriticRLModel(BaseRLModel):
         """
         observation, state, mask, vectorized = self._prepare_inputs(observation, state, mask)
         actions, _, states, _ = self.step(observation, state, mask, deterministic=deterministic)
-        if isinstance(self.action_space, spaces.Box):
-            actions = np.clip(actions, self.action_space.low, self.action_space.high)
+        actions = self.act_model.pdtype.np_clip_actions(actions)
         if not vectorized:
             actions = actions[0]
         return actions, states
@@ -557,78 +508,12 @@ class ActorCriticRLModel(BaseRLModel):
         if actions is None:
             ret = actions_proba
         else:
-            ret = self._probability_of_actions(observation, actions_proba, np.array([actions]), logp)
-            if ret is None:
-                return None
+            pdtype = self.act_model.pdtype
+            actions = pdtype.check_actions(actions, observation.shape[0])
+            ret = pdtype.np_likelihood(actions_proba, actions, logp).reshape((-1, 1))
         if not vectorized:
             ret = ret[0]
         return ret
-
-    def _probability_of_actions(self, observation, actions_proba, actions, logp):
-        batch = observation.shape[0]
-        space = self.action_space
-        prob = logprob = None
-        if isinstance(space, SUPPORTED_ACTION_SPACES):
-            actions = self._checked_actions(actions, batch)
-        if isinstance(space, spaces.Discrete):
-            prob = actions_proba[np.arange(actions.shape[0]), actions]
-        elif isinstance(space, spaces.MultiDiscrete):
-            prob = np.prod([proba[np.arange(actions.shape[0]), actions[:, i]]
-                            for i, proba in enumerate(actions_proba)], axis=0)
-        elif isinstance(space, spaces.MultiBinary):
-            prob = np.prod(actions_proba * actions + (1 - actions_proba) * (1 - actions), axis=1)
-        elif isinstance(space, spaces.Box):
-            mean, std = actions_proba
-            logstd = np.log(std)
-            n_elts = np.prod(mean.shape[1:])
-            log_normalizer = n_elts / 2 * np.log(2 * np.pi) + np.sum(logstd, axis=1)
-            logprob = -np.sum(np.square(actions - mean) / (2 * np.square(std)), axis=1) - log_normalizer
-        else:
-            warnings.warn(f"Warning: action_probability not implemented for {type(space).__name__} "
-                          "actions space. Returning None.")
-            return None
-        if logp:
-            result = logprob if logprob is not None else np.log(prob)
-        else:
-            result = prob if prob is not None else np.exp(logprob)
-        return result.reshape((-1, 1))
-
-    def _checked_actions(self, actions: np.ndarray, batch: int) -> np.ndarray:
-        """``actions`` (as given, wrapped in one more axis) with one row per observation, once their
-        dtype, size and values are checked against the action space (Box: one action may be
-        broadcast over the batch, as SB2; its values are not bounded, densities exist everywhere)."""
-        space = self.action_space
-        given = actions.shape[1:]
-        if actions.dtype.kind not in "biuf":
-            raise ValueError(f"Error: the action space {space} needs numeric actions; got an array of "
-                             f"dtype {actions.dtype}")
-        if isinstance(space, spaces.Discrete):
-            per_action: tuple = ()
-        elif isinstance(space, spaces.MultiDiscrete):
-            per_action = (len(space.nvec),)
-        else:
-            per_action = tuple(space.shape)
-        width = int(np.prod(per_action))
-        if actions.size == 0 or actions.size % width != 0:
-            raise ValueError(f"Error: actions of shape {given} do not fit the action space {space}: "
-                             f"expected {per_action} for one observation or ({batch}, "
-                             f"{', '.join(map(str, per_action))}) for {batch} observations")
-        actions = actions.reshape((-1,) + per_action)
-        if not (isinstance(space, spaces.Box) and actions.shape[0] == 1):
-            self._check_action_batch(actions, batch)
-        if isinstance(space, spaces.Discrete):
-            return _check_whole_numbers(actions, int(space.n), "actions", space)
-        if isinstance(space, spaces.MultiDiscrete):
-            return _check_whole_numbers(actions, space.nvec, "actions", space)
-        if isinstance(space, spaces.MultiBinary):
-            return _check_whole_numbers(actions, 2, "actions", space)
-        return actions
-
-    @staticmethod
-    def _check_action_batch(actions: np.ndarray, batch: int) -> None:
-        if actions.shape[0] != batch:
-            raise ValueError(f"Error: batch sizes differ for actions and observations "
-                             f"({actions.shape[0]} actions, {batch} observations).")
 
     def export_policy(self, path, format="saved_model", vec_normalize=None, stochastic=False, seed=None):
         """Write the policy as a TF SavedModel folder or a ``.tflite`` file (raw observations to

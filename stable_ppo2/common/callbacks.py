@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional
 import numpy as np
 
 from stable_ppo2 import logger
-from stable_ppo2.common.evaluation import evaluate_policy
+from stable_ppo2.common.evaluation import evaluate_on_envs, evaluate_policy
 from stable_ppo2.common.vec_env import DummyVecEnv, VecEnv, sync_envs_normalization
 
 __all__ = [
@@ -282,7 +282,8 @@ def latest_checkpoint(save_path: str, name_prefix: str = "rl_model") -> Optional
 class EvalCallback(EventCallback):
     """Evaluate the model every ``eval_freq`` calls on ``eval_env``; keep the best model; log the results.
 
-    :param eval_env: a gym env (wrapped in a DummyVecEnv) or a VecEnv with one env
+    :param eval_env: a gym env (wrapped in a DummyVecEnv) or a VecEnv (with several envs the episodes are
+        spread over them, see :func:`~stable_ppo2.common.evaluation.evaluate_on_envs`)
     :param callback_on_new_best: run when the mean reward improves; it may stop training
     :param n_eval_episodes: episodes per evaluation
     :param eval_freq: evaluate every this many ``on_step`` calls (<= 0: never)
@@ -316,8 +317,6 @@ class EvalCallback(EventCallback):
         if not isinstance(eval_env, VecEnv):
             single_env = eval_env
             eval_env = DummyVecEnv([lambda: single_env])
-        if eval_env.num_envs != 1:
-            raise ValueError(f"EvalCallback needs an eval env with exactly one environment, got num_envs={eval_env.num_envs}")
         self.eval_env = eval_env
         self.best_model_save_path = best_model_save_path
         self.log_path = os.path.join(log_path, "evaluations") if log_path is not None else None
@@ -341,14 +340,18 @@ class EvalCallback(EventCallback):
             return True
         # Evaluate with the training env's current normalisation statistics.
         sync_envs_normalization(self.training_env, self.eval_env)
-        episode_rewards, episode_lengths = evaluate_policy(
-            self.model,
-            self.eval_env,
-            n_eval_episodes=self.n_eval_episodes,
-            render=self.render,
-            deterministic=self.deterministic,
-            return_episode_rewards=True,
-        )
+        if self.eval_env.num_envs > 1:
+            episode_rewards, episode_lengths = evaluate_on_envs(self.model, self.eval_env, self.n_eval_episodes,
+                                                                self.deterministic)
+        else:
+            episode_rewards, episode_lengths = evaluate_policy(
+                self.model,
+                self.eval_env,
+                n_eval_episodes=self.n_eval_episodes,
+                render=self.render,
+                deterministic=self.deterministic,
+                return_episode_rewards=True,
+            )
         if self.log_path is not None:
             self.evaluations_timesteps.append(self.num_timesteps)
             self.evaluations_results.append(episode_rewards)
@@ -372,6 +375,9 @@ class EvalCallback(EventCallback):
                 print("New best mean reward!")
             if self.best_model_save_path is not None:
                 self.model.save(os.path.join(self.best_model_save_path, "best_model"))
+                vec_normalize = self.model.get_vec_normalize_env()
+                if vec_normalize is not None:  # the statistics the best model was evaluated with
+                    vec_normalize.save(os.path.join(self.best_model_save_path, "best_model_vecnormalize.pkl"))
             self.best_mean_reward = mean_reward
             if self.callback is not None:
                 return self._on_event()

@@ -18,12 +18,9 @@ from gymnasium.utils.passive_env_checker import (check_action_space, check_obser
                                                  env_reset_passive_checker, env_step_passive_checker)
 
 from stable_ppo2.common.gym_compat import convert_space, to_gymnasium
+from stable_ppo2.common.input import SUPPORTED_SPACE_NAMES, SUPPORTED_SPACES, is_image_space
 
 __all__ = ["check_env"]
-
-
-def _is_image_space(space: spaces.Space) -> bool:
-    return isinstance(space, spaces.Box) and len(space.shape) == 3
 
 
 def _check_image_input(observation_space: spaces.Box) -> None:
@@ -44,12 +41,11 @@ def _check_unsupported_spaces(observation_space: spaces.Space, action_space: spa
     if isinstance(observation_space, (spaces.Dict, spaces.Tuple)):
         warnings.warn(f"The observation space is a {type(observation_space).__name__}: PPO2 policies do not read "
                       "it; flatten the observations (gymnasium.wrappers.FlattenObservation)")
-    elif not isinstance(observation_space, (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)):
+    elif not isinstance(observation_space, SUPPORTED_SPACES):
         warnings.warn(f"The observation space {observation_space} is not supported by PPO2 "
-                      "(Box, Discrete, MultiDiscrete, MultiBinary)")
-    if not isinstance(action_space, (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)):
-        warnings.warn(f"The action space {action_space} is not supported by PPO2 "
-                      "(Box, Discrete, MultiDiscrete, MultiBinary)")
+                      f"({SUPPORTED_SPACE_NAMES})")
+    if not isinstance(action_space, SUPPORTED_SPACES):
+        warnings.warn(f"The action space {action_space} is not supported by PPO2 ({SUPPORTED_SPACE_NAMES})")
 
 
 def _check_observation(obs: Any, observation_space: spaces.Space, method_name: str) -> None:
@@ -116,7 +112,7 @@ def check_env(env: Any, warn: bool = True, skip_render_check: bool = True) -> No
 
     if warn:
         _check_unsupported_spaces(observation_space, action_space)
-        if _is_image_space(observation_space):
+        if is_image_space(observation_space):
             _check_image_input(observation_space)
         elif isinstance(observation_space, spaces.Box) and len(observation_space.shape) not in (1, 3):
             warnings.warn("Your observation has an unconventional shape (neither an image, nor a 1D vector). "

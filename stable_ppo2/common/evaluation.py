@@ -68,3 +68,33 @@ def evaluate_policy(
     if return_episode_rewards:
         return episode_rewards, episode_lengths
     return mean_reward, std_reward
+
+
+def evaluate_on_envs(model: Any, venv: VecEnv, n_eval_episodes: int = 10,
+                     deterministic: bool = True) -> Tuple[List[float], List[int]]:
+    """Episode returns and lengths of ``n_eval_episodes`` episodes run on all envs of ``venv`` at once.
+
+    Env ``i`` contributes ``(n_eval_episodes + i) // num_envs`` episodes (its first ones), so that envs
+    whose episodes end sooner are not counted more often.
+    """
+    n_envs = venv.num_envs
+    targets = np.array([(n_eval_episodes + i) // n_envs for i in range(n_envs)])
+    counts = np.zeros(n_envs, dtype=int)
+    current_rewards = np.zeros(n_envs)
+    current_lengths = np.zeros(n_envs, dtype=int)
+    rewards: List[float] = []
+    lengths: List[int] = []
+    obs = venv.reset()
+    state, dones = None, np.zeros(n_envs, dtype=bool)
+    while (counts < targets).any():
+        actions, state = model.predict(obs, state=state, mask=dones, deterministic=deterministic)
+        obs, step_rewards, dones, _infos = venv.step(actions)
+        current_rewards += step_rewards
+        current_lengths += 1
+        for i in np.flatnonzero(dones):
+            if counts[i] < targets[i]:
+                rewards.append(float(current_rewards[i]))
+                lengths.append(int(current_lengths[i]))
+                counts[i] += 1
+            current_rewards[i], current_lengths[i] = 0.0, 0
+    return rewards, lengths

@@ -35,15 +35,11 @@ import os
 import shutil
 import tempfile
 import warnings
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 import numpy as np
 from gymnasium import spaces
 
-from stable_ppo2.common.distributions import (BernoulliProbabilityDistributionType,
-                                              CategoricalProbabilityDistributionType,
-                                              DiagGaussianProbabilityDistributionType,
-                                              MultiCategoricalProbabilityDistributionType)
 from stable_ppo2.common.input import input_dtype, input_shape
 from stable_ppo2.common.model_files.atomic import atomic_write
 from stable_ppo2.common.tf_util import tf
@@ -52,8 +48,6 @@ FORMATS = ("saved_model", "tflite")
 SIGNATURE_KEY = "serving_default"
 #: written into the SavedModel folder (and beside a .tflite file as ``<file>.json``)
 INFO_FILE = "stable_ppo2_export.json"
-
-_TINY = float(np.finfo(np.float32).tiny)
 
 
 class ExportWarning(UserWarning):
@@ -93,36 +87,13 @@ def observation_normalization(vec_normalize: Any, ob_space) -> Optional[Dict[str
             "clip": np.float32(clip_obs)}
 
 
-# ---------------------------------------------------------------------------------- actions
-def _sample(pdtype, pdparam, seed: Optional[int]):
-    """One action per row, drawn with seeded TF random ops (as the numpy ``np_sample`` twins)."""
-    if isinstance(pdtype, (CategoricalProbabilityDistributionType, MultiCategoricalProbabilityDistributionType)):
-        uniform = tf.random.uniform(tf.shape(pdparam), minval=_TINY, maxval=1.0, seed=seed)
-        noisy = pdparam - tf.math.log(-tf.math.log(uniform))
-        if isinstance(pdtype, CategoricalProbabilityDistributionType):
-            return tf.argmax(noisy, axis=-1)
-        parts = tf.split(noisy, [int(n) for n in pdtype.n_vec], axis=-1)
-        return tf.stack([tf.argmax(part, axis=-1) for part in parts], axis=-1)
-    if isinstance(pdtype, DiagGaussianProbabilityDistributionType):
-        mean, logstd = tf.split(pdparam, 2, axis=-1)
-        return mean + tf.exp(logstd) * tf.random.normal(tf.shape(mean), seed=seed)
-    if isinstance(pdtype, BernoulliProbabilityDistributionType):
-        uniform = tf.random.uniform(tf.shape(pdparam), seed=seed)
-        return tf.cast(uniform < tf.sigmoid(pdparam), tf.float32)
-    raise NotImplementedError(f"cannot export sampling for {type(pdtype).__name__}")
-
-
-def _deterministic(pdtype, pdparam):
-    return pdtype.proba_distribution_from_flat(pdparam).mode()
-
-
 class PolicyModule(tf.Module):
     """A ``tf.Module`` serving one policy: raw observations -> actions, values (and states).
 
     It refers to the policy's variables (it does not copy them); :func:`export_policy` saves it.
     """
 
-    def __init__(self, policy, action_space, normalization: Optional[Dict[str, Any]] = None,
+    def __init__(self, policy, normalization: Optional[Dict[str, Any]] = None,
                  stochastic: bool = False, seed: Optional[int] = None):
         super().__init__(name="stable_ppo2_policy")
         policy.build()
@@ -130,9 +101,6 @@ class PolicyModule(tf.Module):
         ob_space = policy.ob_space
         pdtype = policy.pdtype
         recurrent = bool(policy.recurrent)
-        box_bounds = None
-        if isinstance(action_space, spaces.Box):
-            box_bounds = (np.asarray(action_space.low, np.float32), np.asarray(action_space.high, np.float32))
 
         def actions_and_values(obs, state=None, mask=None):
             if normalization is not None:
@@ -140,9 +108,9 @@ class PolicyModule(tf.Module):
                 obs = tf.clip_by_value((obs - normalization["mean"]) / normalization["std"],
                                        -normalization["clip"], normalization["clip"])
             pdparam, value, _, new_state = policy.network_with_state(obs, state, mask)
-            actions = _sample(pdtype, pdparam, seed) if stochastic else _deterministic(pdtype, pdparam)
-            if box_bounds is not None:
-                actions = tf.minimum(tf.maximum(actions, box_bounds[0]), box_bounds[1])
+            actions = (pdtype.tf_sample(pdparam, seed) if stochastic
+                       else pdtype.proba_distribution_from_flat(pdparam).mode())
+            actions = pdtype.tf_clip_actions(actions)
             outputs = {"action": tf.identity(actions, name="action"), "value": tf.identity(value, name="value")}
             if recurrent:
                 outputs["state"] = tf.identity(new_state, name="state")
@@ -172,9 +140,7 @@ def _info(model, policy, format: str, normalization, stochastic: bool) -> Dict[s
     inputs = {"obs": {"shape": [None] + list(input_shape(policy.ob_space)),
                       "dtype": np.dtype(input_dtype(policy.ob_space)).name}}
     outputs = {"action": {"shape": [None] + list(policy.pdtype.sample_shape()),
-                          "dtype": "float32" if isinstance(policy.pdtype, (
-                              DiagGaussianProbabilityDistributionType, BernoulliProbabilityDistributionType))
-                          else "int64"},
+                          "dtype": np.dtype(policy.pdtype.action_dtype).name},
                "value": {"shape": [None], "dtype": "float32"}}
     if policy.recurrent:
         inputs["state"] = {"shape": [None, int(policy.state_size)], "dtype": "float32"}
@@ -234,7 +200,7 @@ def export_policy(model, path: str, format: str = "saved_model", vec_normalize: 
                       "expects observations normalised already (pass vec_normalize=model.get_vec_normalize_env() "
                       "to fold the statistics in)", ExportWarning)
     normalization = observation_normalization(vec_normalize, policy.ob_space)
-    module = PolicyModule(policy, model.action_space, normalization, stochastic=stochastic, seed=seed)
+    module = PolicyModule(policy, normalization, stochastic=stochastic, seed=seed)
     info = _info(model, policy, format, normalization, stochastic)
     if format == "saved_model":
         if os.path.isfile(path):

@@ -2,17 +2,24 @@
 
 Discrete observations become one-hot vectors, MultiDiscrete a concatenation of one-hots, Box and
 MultiBinary a float32 cast; CNN policies (``scale=True``) map finite Box bounds onto [0, 1].
+
+This is also where the spaces PPO2 supports are listed (:data:`SUPPORTED_SPACES`, for observations
+and actions) and where the values of a space are checked (:func:`check_space_values`); what is
+specific to an action space lives in its object in :mod:`stable_ppo2.common.distributions`.
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 from gymnasium import spaces
 
 from stable_ppo2.common.tf_util import tf
 
-SUPPORTED_OBSERVATION_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+#: the spaces PPO2 reads as observations and writes as actions (the one list)
+SUPPORTED_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+SUPPORTED_SPACE_NAMES = ", ".join(space.__name__ for space in SUPPORTED_SPACES)
+SUPPORTED_OBSERVATION_SPACES = SUPPORTED_SPACES
 
 
 def check_zero_start(space, role: str) -> None:
@@ -29,9 +36,96 @@ def check_observation_space(ob_space) -> None:
     if not isinstance(ob_space, SUPPORTED_OBSERVATION_SPACES):
         raise NotImplementedError(
             f"Error: the model does not support input space of type {type(ob_space).__name__} "
-            f"({ob_space}). Supported observation spaces: Box, Discrete, MultiDiscrete, MultiBinary; "
+            f"({ob_space}). Supported observation spaces: {SUPPORTED_SPACE_NAMES}; "
             "flatten Dict/Tuple observations with gymnasium.wrappers.FlattenObservation.")
     check_zero_start(ob_space, "the observation")
+
+
+def whole_number_bound(space) -> Optional[object]:
+    """The exclusive upper bound of a space that holds whole numbers from 0 (MultiDiscrete: one per
+    column), or None for Box."""
+    if isinstance(space, spaces.Discrete):
+        return int(space.n)
+    if isinstance(space, spaces.MultiDiscrete):
+        return np.asarray(space.nvec)
+    if isinstance(space, spaces.MultiBinary):
+        return 2
+    return None
+
+
+def check_whole_numbers(values: np.ndarray, upper, what: str, space) -> np.ndarray:
+    """``values`` as int64 once every value is a whole number in ``[0, upper)`` (``upper`` per
+    column for MultiDiscrete); ValueError naming the space and the first offending values."""
+    if values.dtype.kind == "f":
+        fractional = ~np.isfinite(values) | (values != np.floor(np.nan_to_num(values)))
+        if np.any(fractional):
+            raise ValueError(f"Error: {what} for the {space} space must be whole numbers; got "
+                             f"{values[fractional][:5].tolist()}")
+    outside = (values < 0) | (values >= upper)
+    if np.any(outside):
+        high = upper.tolist() if isinstance(upper, np.ndarray) else upper
+        raise ValueError(f"Error: {what} outside the {space} space: got {values[outside][:5].tolist()}, "
+                         f"expected whole numbers in [0, {high})")
+    return values.astype(np.int64)
+
+
+def check_space_values(values: np.ndarray, space, what: str) -> np.ndarray:
+    """``values`` of ``space`` (a batch, already shaped), checked: int64 whole numbers in range for
+    Discrete, MultiDiscrete and MultiBinary; Box values unchanged (any number is a value)."""
+    upper = whole_number_bound(space)
+    return values if upper is None else check_whole_numbers(values, upper, what, space)
+
+
+def one_hot_width(ob_space) -> Optional[int]:
+    """Width of the one-hot features of a Discrete or MultiDiscrete observation; None for others."""
+    if isinstance(ob_space, spaces.Discrete):
+        return int(ob_space.n)
+    if isinstance(ob_space, spaces.MultiDiscrete):
+        return int(np.sum(ob_space.nvec))
+    return None
+
+
+def is_image_space(space) -> bool:
+    """A 3-D Box: an image (height, width, channels), as SB2's checks read it."""
+    return isinstance(space, spaces.Box) and len(space.shape) == 3
+
+
+def stored_shape(space) -> Tuple[int, ...]:
+    """Shape of one value of ``space`` in a stored batch (SB2's expert files): Discrete values are a
+    column of one, the other spaces keep their shape."""
+    return (1,) if isinstance(space, spaces.Discrete) else tuple(space.shape)
+
+
+def is_vectorized_observation(observation: np.ndarray, observation_space) -> bool:
+    """Whether ``observation`` is a batch (SB2's rules), with a clear error for wrong shapes."""
+    shape = observation.shape
+    if isinstance(observation_space, spaces.Box):
+        if shape == observation_space.shape:
+            return False
+        if shape[1:] == observation_space.shape:
+            return True
+        raise ValueError(f"Error: Unexpected observation shape {shape} for Box environment, please "
+                         f"use {observation_space.shape} or (n_env, {', '.join(map(str, observation_space.shape))}) "
+                         "for the observation shape.")
+    if isinstance(observation_space, spaces.Discrete):
+        if shape == ():
+            return False
+        if len(shape) == 1:
+            return True
+        raise ValueError(f"Error: Unexpected observation shape {shape} for Discrete environment, "
+                         "please use () or (n_env,) for the observation shape.")
+    if isinstance(observation_space, (spaces.MultiDiscrete, spaces.MultiBinary)):
+        kind = type(observation_space).__name__
+        width = (len(observation_space.nvec) if isinstance(observation_space, spaces.MultiDiscrete)
+                 else observation_space.n)
+        if shape == (width,):
+            return False
+        if len(shape) == 2 and shape[1] == width:
+            return True
+        raise ValueError(f"Error: Unexpected observation shape {shape} for {kind} environment, "
+                         f"please use ({width},) or (n_env, {width}) for the observation shape.")
+    raise ValueError(f"Error: Cannot determine if the observation is vectorized with the space "
+                     f"type {observation_space}.")
 
 
 def input_shape(ob_space) -> Tuple[int, ...]:

@@ -20,63 +20,15 @@ from __future__ import annotations
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
-from gymnasium import spaces
 
+from stable_ppo2.common.distributions import make_proba_dist_type
 from stable_ppo2.common.image_files import read_images
 from stable_ppo2.common.input import input_dtype, input_shape
 from stable_ppo2.common.optimizers import Tf1Adam
 from stable_ppo2.common.tf_util import USE_XLA, tf
 
-SUPPORTED_ACTION_SPACES = (spaces.Discrete, spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)
 #: observations (and actions) sent to the compiled step in one call, at most (bytes)
 CHUNK_BYTES = 32 * 2 ** 20
-
-
-# ------------------------------------------------------------------------------------ losses
-def action_width(action_space) -> int:
-    """Columns of an expert action array for this space (Discrete: 1)."""
-    if isinstance(action_space, spaces.Discrete):
-        return 1
-    if isinstance(action_space, spaces.MultiDiscrete):
-        return len(action_space.nvec)
-    return int(np.prod(action_space.shape))
-
-
-def action_dtype(action_space) -> np.dtype:
-    if isinstance(action_space, (spaces.Discrete, spaces.MultiDiscrete)):
-        return np.dtype(np.int64)
-    return np.dtype(np.float32)
-
-
-def per_sample_loss(action_space, pdparam, actions):
-    """The behaviour-cloning loss of each sample, ``[batch]`` (see the module docstring).
-
-    Box: the squared error is averaged over action dimensions, so that the batch mean is SB2's
-    ``mean((expert_action - mean) ** 2)``.
-    """
-    if isinstance(action_space, spaces.Discrete):
-        labels = tf.one_hot(tf.cast(actions[:, 0], tf.int32), int(action_space.n))
-        return tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=pdparam)
-    if isinstance(action_space, spaces.MultiDiscrete):
-        nvec = [int(n) for n in action_space.nvec]
-        losses = [tf.nn.softmax_cross_entropy_with_logits(
-            labels=tf.one_hot(tf.cast(actions[:, i], tf.int32), n), logits=logits)
-            for i, (n, logits) in enumerate(zip(nvec, tf.split(pdparam, nvec, axis=-1)))]
-        return tf.add_n(losses)
-    if isinstance(action_space, spaces.MultiBinary):
-        return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=actions, logits=pdparam),
-                             axis=-1)
-    size = action_width(action_space)
-    mean = pdparam[:, :size]  # flat Gaussian parameters: [mean, logstd]
-    return tf.reduce_mean(tf.square(actions - mean), axis=-1)
-
-
-def check_action_space(action_space) -> None:
-    if not isinstance(action_space, SUPPORTED_ACTION_SPACES):
-        raise NotImplementedError(
-            f"pretrain does not support action spaces of type {type(action_space).__name__} "
-            f"({action_space}): only Discrete, Box, MultiDiscrete and MultiBinary action spaces are "
-            "supported")
 
 
 # ------------------------------------------------------------------------------------ batches
@@ -85,41 +37,31 @@ class BatchConverter:
 
     def __init__(self, observation_space, action_space):
         self.observation_space, self.action_space = observation_space, action_space
+        self.pdtype = make_proba_dist_type(action_space)
         self.obs_shape = input_shape(observation_space)
         self.obs_dtype = input_dtype(observation_space)
         self.obs_size = int(np.prod(self.obs_shape))
-        self.act_width = action_width(action_space)
-        self.act_dtype = action_dtype(action_space)
+        self.act_width = int(np.prod(self.pdtype.sample_shape()))  # Discrete: one column
+        self.act_dtype = np.dtype(self.pdtype.action_dtype)
 
     def observations(self, obs) -> np.ndarray:
-        obs = np.asarray(obs)
-        n_rows = len(obs)
-        if obs.size != n_rows * self.obs_size:
-            raise ValueError(f"The expert observations have shape {obs.shape}, which does not fit the "
-                             f"model's observation space {self.observation_space} (expected "
-                             f"({n_rows}, {', '.join(map(str, self.obs_shape)) or 1}) or a flattened "
-                             "equivalent)")
-        return obs.reshape((n_rows,) + self.obs_shape).astype(self.obs_dtype, copy=False)
+        obs = _rows(obs, self.obs_shape, "observation", self.observation_space)
+        return obs.astype(self.obs_dtype, copy=False)
 
     def actions(self, actions) -> np.ndarray:
-        actions = np.asarray(actions)
-        n_rows = len(actions)
-        if actions.size != n_rows * self.act_width:
-            raise ValueError(f"The expert actions have shape {actions.shape}, which does not fit the "
-                             f"model's action space {self.action_space} (expected ({n_rows}, "
-                             f"{self.act_width}))")
-        actions = actions.reshape((n_rows, self.act_width))
-        space = self.action_space
-        if isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)):
-            if not np.issubdtype(actions.dtype, np.integer):
-                if not np.all(np.mod(actions, 1) == 0):
-                    raise ValueError(f"The expert actions are not integers ({actions.dtype}, e.g. "
-                                     f"{actions.flat[0]}) but the model's action space is {space}")
-            high = space.n if isinstance(space, spaces.Discrete) else np.asarray(space.nvec)
-            if n_rows and (np.any(actions < 0) or np.any(actions >= high)):
-                raise ValueError(f"The expert actions leave the model's action space {space}: "
-                                 f"values from {actions.min()} to {actions.max()}")
-        return actions.astype(self.act_dtype, copy=False)
+        actions = _rows(actions, (self.act_width,), "action", self.action_space)
+        return self.pdtype.check_values(actions, "expert actions").astype(self.act_dtype, copy=False)
+
+
+def _rows(values, per_row: Tuple[int, ...], role: str, space) -> np.ndarray:
+    """Expert ``values`` as ``[n, *per_row]`` (any shape with ``n`` rows of the right size)."""
+    values = np.asarray(values)
+    n_rows = len(values)
+    if values.size != n_rows * int(np.prod(per_row)):
+        raise ValueError(f"The expert {role}s have shape {values.shape}, which does not fit the model's "
+                         f"{role} space {space} (expected ({n_rows}, {', '.join(map(str, per_row)) or 1}) "
+                         "or a flattened equivalent)")
+    return values.reshape((n_rows,) + per_row)
 
 
 def _val_interval(n_epochs: int, val_interval: Optional[int]) -> int:
@@ -155,7 +97,6 @@ class BehaviourCloning:
 
     def __init__(self, policy, params: Sequence[tf.Variable], observation_space, action_space):
         self.policy = policy
-        self.action_space = action_space
         self.converter = BatchConverter(observation_space, action_space)
         conv = self.converter
         probe_obs = np.zeros((2,) + conv.obs_shape, conv.obs_dtype)
@@ -172,7 +113,7 @@ class BehaviourCloning:
 
     def _loss(self, obs, actions):
         pdparam = self.policy.network(obs)[0]
-        return tf.reduce_mean(per_sample_loss(self.action_space, pdparam, actions))
+        return tf.reduce_mean(self.converter.pdtype.bc_loss(pdparam, actions))
 
     def _train(self, obs, actions, sizes, learning_rate, epsilon):
         self.trace_count += 1  # Python side effect: counts traces
@@ -275,7 +216,6 @@ def pretrain(model, dataset, n_epochs: int = 10, learning_rate: float = 1e-4,
     :param val_interval: with ``verbose > 0``, print the training and validation losses every
         ``val_interval`` epochs (default: a tenth of ``n_epochs``, at least 1)
     """
-    check_action_space(model.action_space)
     n_epochs = int(n_epochs)
     val_interval = _val_interval(n_epochs, val_interval)
     policy = _policy_of(model)
@@ -315,7 +255,6 @@ class RecurrentBehaviourCloning:
     def __init__(self, policy, params: Sequence[tf.Variable], observation_space, action_space,
                  seq_len: int):
         self.policy = policy
-        self.action_space = action_space
         self.seq_len = int(seq_len)
         self.converter = BatchConverter(observation_space, action_space)
         conv = self.converter
@@ -342,7 +281,7 @@ class RecurrentBehaviourCloning:
     def _window_loss(self, obs, actions, masks, weights, states):
         """Weighted mean loss of one window (``n_seq`` env-major sequences) and the final states."""
         pdparam, _, _, new_states = self.policy.network_with_state(obs, states, masks, self.seq_len)
-        losses = per_sample_loss(self.action_space, pdparam, actions)
+        losses = self.converter.pdtype.bc_loss(pdparam, actions)
         loss = tf.reduce_sum(losses * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
         return loss, new_states
 

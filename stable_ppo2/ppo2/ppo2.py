@@ -36,6 +36,7 @@ from stable_ppo2.common.runners import AbstractEnvRunner
 from stable_ppo2.common.schedules import get_schedule_fn
 from stable_ppo2.common.tensorboard import TensorboardWriter, total_episode_reward_logger
 from stable_ppo2.common.tf_util import USE_XLA, is_image, set_num_threads, tf
+from stable_ppo2.common.training_state import first_update
 from stable_ppo2.ppo2.rollout import MinibatchPlan, RolloutBuffer, compute_gae, minibatch_plan, swap_and_flatten
 
 Schedule = Union[float, Callable[[float], float]]
@@ -441,7 +442,8 @@ class PPO2(ActorCriticRLModel):
             t_first_start = time.time()
             n_updates = total_timesteps // self.n_batch
             callback.on_training_start(locals(), globals())
-            for update in range(1, n_updates + 1):
+            for update in range(first_update(self, total_timesteps, reset_num_timesteps), n_updates + 1):
+                self._learn_progress = (total_timesteps, update - 1)  # for a saved training state
                 frac = 1.0 - (update - 1.0) / n_updates
                 lr_now = learning_rate(frac)
                 cliprange_now = cliprange(frac)
@@ -470,6 +472,7 @@ class PPO2(ActorCriticRLModel):
                 if self.verbose >= 1 and (update % log_interval == 0 or update == 1):
                     self._log_update(update, fps, rollout.returns, rollout.values, t_start - t_first_start,
                                      loss_vals)
+            self._learn_progress = (total_timesteps, n_updates)
             callback.on_training_end()
         return self
 

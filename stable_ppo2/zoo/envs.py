@@ -67,9 +67,33 @@ def gymnasium_id(env_id: str) -> str:
     return f"{prefix}{name}-v{newest}"
 
 
-def check_env_id(env_id: str) -> str:
-    """The gymnasium id to make for ``env_id``; :class:`EnvError` if gymnasium does not know it or
-    its optional dependencies (box2d, atari, mujoco) are missing."""
+def import_gym_packages(modules: Any) -> None:
+    """Import the modules that register envs (``--gym-packages``); :class:`EnvError` names one that fails."""
+    for module in modules or ():
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # an import error or the module's own failure: one line for the user
+            raise EnvError(f"cannot import the gym package {module!r}: {type(exc).__name__}: "
+                           f"{' '.join(str(exc).split())}") from exc
+
+
+def split_module(env_id: str) -> tuple:
+    """``"module.path:EnvId"`` -> ``("module.path", "EnvId")``; a plain id -> ``(None, id)``."""
+    module, sep, name = env_id.rpartition(":")
+    return (module, name) if sep else (None, env_id)
+
+
+def check_env_id(env_id: str, env_kwargs: Optional[dict] = None) -> str:
+    """The gymnasium id to make for ``env_id``; :class:`EnvError` if gymnasium does not know it, its
+    optional dependencies (box2d, atari, mujoco) are missing, or it does not take ``env_kwargs``.
+
+    ``module.path:EnvId`` imports the module first (it registers the env) and comes back in that form,
+    so that gymnasium imports the module again wherever the env is made.
+    """
+    module, plain_id = split_module(env_id)
+    if module is not None:
+        import_gym_packages([module])
+        return f"{module}:{check_env_id(plain_id, env_kwargs)}"
     if is_atari(env_id) and not _register_atari():
         raise EnvError(f"{env_id} is an Atari env and needs ale-py: pip install 'stable_ppo2[atari]'")
     target = gymnasium_id(env_id)
@@ -81,7 +105,11 @@ def check_env_id(env_id: str) -> str:
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise EnvError(f"unknown env id {env_id!r}: gymnasium has no such environment{hint}") from exc
     try:
-        env = gymnasium.make(target)
+        env = gymnasium.make(target, **(env_kwargs or {}))
+    except TypeError as exc:
+        if not env_kwargs:
+            raise
+        raise EnvError(f"{target} does not take the env_kwargs {env_kwargs}: {' '.join(str(exc).split())}") from exc
     except gymnasium.error.DependencyNotInstalled as exc:
         raise EnvError(f"{target} needs an optional dependency that is not installed: "
                        f"{' '.join(str(exc).split())}{_install_hint(target)}") from exc
@@ -163,3 +191,33 @@ def env_wrapper_for(env_id: str, dotted: Optional[str] = None,
 
     return wrap
 
+
+
+#: Env families of the zoo's file that cannot run on gymnasium today, and why.
+UNAVAILABLE = {
+    "Bullet": "pybullet's envs (pybullet_envs) are written for the old gym API and are not registered with "
+                 "gymnasium; no release runs them on this Python",
+}
+#: Env families registered by a separate package: (name prefix, module to import, pip package).
+REGISTERING_PACKAGES = (("MiniGrid-", "minigrid", "minigrid"),)
+
+
+def env_status(env_id: str) -> tuple:
+    """``(True, gymnasium id)`` if ``env_id`` can be trained here, else ``(False, why, in one line)``."""
+    if env_id == "atari":
+        return (True, "any ALE id, e.g. BreakoutNoFrameskip-v4") if _register_atari() else (
+            False, "needs ale-py: pip install 'stable_ppo2[atari]'")
+    for family, why in UNAVAILABLE.items():
+        if family in env_id:
+            return False, f"not available: {why}"
+    for prefix, module, package in REGISTERING_PACKAGES:
+        if env_id.startswith(prefix):
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                return False, f"needs {package}: pip install {package}, then train with --gym-packages {module}"
+            return True, f"{gymnasium_id(env_id)} (train with --gym-packages {module})"
+    try:
+        return True, check_env_id(env_id)
+    except EnvError as exc:
+        return False, str(exc)

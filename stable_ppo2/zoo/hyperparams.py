@@ -65,6 +65,10 @@ class TrainConfig:
     model_kwargs: Dict[str, Any] = field(default_factory=dict)
     raw: Dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    #: where each key of ``raw`` came from (file, ``-params``, a flag, default), for ``config.yml``
+    sources: Dict[str, str] = field(default_factory=dict)
+    #: True when the zoo's file has no setting for the env (PPO2's defaults)
+    no_zoo_entry: bool = False
 
 
 def read_hyperparams_file(path: str) -> Dict[str, Any]:

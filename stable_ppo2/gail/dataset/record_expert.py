@@ -7,27 +7,23 @@ from typing import Any, Callable, Dict, Optional, Union
 
 import gymnasium
 import numpy as np
-from gymnasium import spaces
 
 from stable_ppo2.common.base_class import BaseRLModel
 from stable_ppo2.common.gym_compat import to_gymnasium
+from stable_ppo2.common.input import SUPPORTED_SPACE_NAMES, SUPPORTED_SPACES, is_image_space, stored_shape
 from stable_ppo2.common.vec_env import VecEnv, VecFrameStack
 from stable_ppo2.gail.dataset.dataset import import_cv2
 
-_SUPPORTED_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
-
 
 def _check_space(space, role: str) -> None:
-    if not isinstance(space, _SUPPORTED_SPACES):
+    if not isinstance(space, SUPPORTED_SPACES):
         raise ValueError(f"{role} space type not supported: {space} (generate_expert_traj records "
-                         "Box, Discrete, MultiDiscrete and MultiBinary spaces)")
+                         f"{SUPPORTED_SPACE_NAMES} spaces)")
 
 
 def _stack(items, space) -> np.ndarray:
     """``(N,) + shape`` for Box/MultiDiscrete/MultiBinary, ``(N, 1)`` for Discrete (SB2's layout)."""
-    if isinstance(space, spaces.Discrete):
-        return np.asarray(items).reshape((-1, 1))
-    return np.asarray(items).reshape((-1,) + tuple(space.shape))
+    return np.asarray(items).reshape((-1,) + stored_shape(space))
 
 
 def generate_expert_traj(model: Union[BaseRLModel, Callable[[np.ndarray], Any]], save_path: Optional[str] = None,
@@ -67,8 +63,7 @@ def generate_expert_traj(model: Union[BaseRLModel, Callable[[np.ndarray], Any]],
     _check_space(obs_space, "Observation")
     _check_space(action_space, "Action")
 
-    looks_like_images = (isinstance(obs_space, spaces.Box) and len(obs_space.shape) == 3
-                         and obs_space.dtype == np.uint8)
+    looks_like_images = is_image_space(obs_space) and obs_space.dtype == np.uint8
     record_images = looks_like_images and obs_space.shape[-1] in (1, 3, 4)
     if record_images and save_path is None:
         warnings.warn("Observations are images but no save path was specified, so will save in numpy "
