@@ -433,7 +433,9 @@ class PPO2(ActorCriticRLModel):
         for _ in range(self.noptepochs):
             np.random.shuffle(env_indices)
             for start in range(0, self.n_envs, envs_per_batch):
-                minibatch_envs = env_indices[start:start + envs_per_batch]
+                # a copy: a view would follow the next epoch's in-place shuffle, and every row of
+                # env_rows (which picks the sequences' initial states) would end up the last epoch's
+                minibatch_envs = env_indices[start:start + envs_per_batch].copy()
                 env_rows.append(minibatch_envs)
                 rows.append(flat_indices[minibatch_envs].ravel())
         return np.asarray(rows, np.int32), np.asarray(env_rows, np.int32)
