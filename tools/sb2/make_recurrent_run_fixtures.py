@@ -28,6 +28,7 @@ OUT/<case>.json: hyper-parameters, param_names, versions.
 import argparse
 import json
 import os
+import sys
 import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -43,6 +44,9 @@ import stable_baselines  # noqa: E402
 from stable_baselines import PPO2  # noqa: E402
 from stable_baselines.common import make_vec_env  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "benchmarks"))
+from cartpole_novel import no_velocity_wrapper  # noqa: E402
+
 SEED = 0
 # name: (n_envs, n_steps, nminibatches, noptepochs, n_lstm, total_timesteps, n_record)
 CASES = {
@@ -51,25 +55,13 @@ CASES = {
 }
 
 
-class NoVelocity(gym.ObservationWrapper):
-    """CartPole observing only the cart position and the pole angle."""
-
-    def __init__(self, env):
-        super().__init__(env)
-        space = env.observation_space
-        self.observation_space = gym.spaces.Box(space.low[[0, 2]], space.high[[0, 2]], dtype=np.float32)
-
-    def observation(self, obs):
-        return obs[[0, 2]]
-
-
 class StopRecording(Exception):
     pass
 
 
 def record(case):
     n_envs, n_steps, nminibatches, noptepochs, n_lstm, total_timesteps, n_record = CASES[case]
-    env = make_vec_env("CartPole-v1", n_envs=n_envs, seed=SEED, wrapper_class=NoVelocity)
+    env = make_vec_env("CartPole-v1", n_envs=n_envs, seed=SEED, wrapper_class=no_velocity_wrapper(gym))
     model = PPO2("MlpLstmPolicy", env, n_steps=n_steps, nminibatches=nminibatches, noptepochs=noptepochs,
                  lam=0.8, gamma=0.98, ent_coef=0.0, learning_rate=lambda f: f * 1e-3,
                  cliprange=lambda f: f * 0.2, seed=SEED, n_cpu_tf_sess=1, policy_kwargs=dict(n_lstm=n_lstm))
