@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 import pytest
+from gymnasium import spaces
 
 from stable_ppo2 import PPO2
 from stable_ppo2.common.cmd_util import make_vec_env
@@ -17,7 +18,6 @@ from stable_ppo2.common.policies import LstmPolicy
 from stable_ppo2.common.tf_util import tf
 from stable_ppo2.common.vec_env.base_vec_env import VecEnv
 from tests.helpers import FIXTURES, model_for_spaces, read_json, space_from_json
-from gymnasium import spaces
 
 RECURRENT = os.path.join(FIXTURES, "sb2_recurrent")
 SEQUENCE_CASES = sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(RECURRENT, "seq_*.json")))
@@ -192,7 +192,7 @@ def test_learn_matches_sb2_over_several_updates(monkeypatch):
     model.learn(meta["total_timesteps"])
     assert len(parameters) == n_updates and not permutations
     for k, (rollout, after) in enumerate(zip(rollouts, parameters)):
-        obs, returns, masks, _, values, neglogpacs, states = rollout[:7]
+        _, returns, masks, _, values, neglogpacs, states = rollout[:7]
         np.testing.assert_array_equal(masks, data[f"masks{k}"])
         np.testing.assert_allclose(states, data[f"states{k}"], atol=1e-6, err_msg=f"update {k}")
         for name, ours in (("returns", returns), ("values", values), ("neglogpacs", neglogpacs)):
