@@ -388,22 +388,27 @@ class PPO2(ActorCriticRLModel):
     def _minibatch_indices(self):
         """``(sample rows, env rows)``: row k holds the samples of the k-th minibatch step
         (epoch-major, SB2's shuffling of the global numpy RNG) and, for recurrent policies, the
-        envs whose whole sequences it takes (env-major sample order)."""
+        envs whose whole sequences it takes (env-major sample order).
+
+        Each epoch shuffles one array in place, as SB2 does; the rows are cut from a copy of that
+        epoch's permutation (slices of the array itself would all end up the last epoch's)."""
         rows, env_rows = [], []
         if not self.act_model.recurrent:
             batch_size = self.n_batch // self.nminibatches
             indices = np.arange(self.n_batch)
             for _ in range(self.noptepochs):
                 np.random.shuffle(indices)
-                rows.extend(indices[start:start + batch_size] for start in range(0, self.n_batch, batch_size))
+                permutation = indices.copy()
+                rows.extend(permutation[start:start + batch_size] for start in range(0, self.n_batch, batch_size))
             return np.asarray(rows, np.int32), np.zeros((len(rows), 0), np.int32)
         envs_per_batch = self._envs_per_minibatch()
         env_indices = np.arange(self.n_envs)
         flat_indices = np.arange(self.n_batch).reshape(self.n_envs, self.n_steps)
         for _ in range(self.noptepochs):
             np.random.shuffle(env_indices)
+            permutation = env_indices.copy()
             for start in range(0, self.n_envs, envs_per_batch):
-                minibatch_envs = env_indices[start:start + envs_per_batch]
+                minibatch_envs = permutation[start:start + envs_per_batch]
                 env_rows.append(minibatch_envs)
                 rows.append(flat_indices[minibatch_envs].ravel())
         return np.asarray(rows, np.int32), np.asarray(env_rows, np.int32)
