@@ -373,7 +373,7 @@ def test_save_is_atomic(trained, tmp_path, monkeypatch):
     trained.save(path)
     original = open(path, "rb").read()
 
-    def failing_write(file, data_json, params):
+    def failing_write(file, *_entries):
         file.write(b"PK\x03\x04 half a zip")
         raise KeyboardInterrupt
 

@@ -1,19 +1,22 @@
 """Recurrent policies (MlpLstm, MlpLnLstm, CnnLstm, custom LstmPolicy): SB2's outputs over
 sequences with episode starts, one recurrent update as SB2, and the limits SB2 had, lifted.
 
-Fixtures: ``tools/sb2/make_recurrent_fixtures.py`` (the original SB2).
+Fixtures: ``tools/sb2/make_recurrent_fixtures.py`` and ``tools/sb2/make_recurrent_run_fixtures.py``
+(the original SB2).
 """
 import glob
 import os
 
 import numpy as np
 import pytest
+from gymnasium import spaces
 
 from stable_ppo2 import PPO2
 from stable_ppo2.common.cmd_util import make_vec_env
 from stable_ppo2.common.evaluation import evaluate_policy
 from stable_ppo2.common.policies import LstmPolicy
 from stable_ppo2.common.tf_util import tf
+from stable_ppo2.common.vec_env.base_vec_env import VecEnv
 from tests.helpers import FIXTURES, model_for_spaces, read_json, space_from_json
 
 RECURRENT = os.path.join(FIXTURES, "sb2_recurrent")
@@ -107,6 +110,108 @@ def test_one_recurrent_update_matches_sb2(case):
         np.testing.assert_allclose(after[name] - before[name], data["after/" + name] - before[name],
                                    atol=1e-6, rtol=0, err_msg=name)
     np.testing.assert_allclose(losses, data["losses"].mean(axis=0), rtol=1e-4, atol=1e-5)
+
+
+class RecordedRolloutsVecEnv(VecEnv):
+    """Plays back the observations, rewards and episode ends SB2's envs gave in a recorded run,
+    and checks that the actions are the recorded ones."""
+
+    def __init__(self, data, n_envs: int, n_steps: int):
+        high = np.array([4.8, 0.42], np.float32)  # CartPole's position and angle bounds
+        super().__init__(n_envs, spaces.Box(-high, high, dtype=np.float32), spaces.Discrete(2))
+        self.data, self.n_steps = data, n_steps
+        self.update, self.step_index = 0, 0
+
+    def recorded(self, name: str, update: int):
+        array = self.data[f"{name}{update}"]
+        return array.reshape((self.num_envs, self.n_steps) + array.shape[1:])
+
+    def recorded_actions(self):
+        return self.recorded("actions", self.update)[:, self.step_index].copy()
+
+    def reset(self):
+        return self.recorded("obs", 0)[:, 0].copy()
+
+    def step_async(self, actions):
+        np.testing.assert_array_equal(actions, self.recorded_actions())
+
+    def step_wait(self):
+        update, t = self.update, self.step_index
+        rewards = self.recorded("rewards", update)[:, t]
+        if t + 1 < self.n_steps:
+            obs, dones = self.recorded("obs", update)[:, t + 1], self.recorded("masks", update)[:, t + 1]
+        else:
+            obs, dones = self.data[f"last_obs{update}"], self.data[f"last_dones{update}"]
+        self.update, self.step_index = (update + 1, 0) if t + 1 == self.n_steps else (update, t + 1)
+        return obs.copy(), rewards.astype(np.float32), dones.astype(bool), [{} for _ in range(self.num_envs)]
+
+    def close(self):
+        pass
+
+    def get_attr(self, attr_name, indices=None):
+        raise NotImplementedError
+
+    def set_attr(self, attr_name, value, indices=None):
+        raise NotImplementedError
+
+    def env_method(self, method_name, *method_args, indices=None, **method_kwargs):
+        raise NotImplementedError
+
+    def seed(self, seed=None):
+        return [None] * self.num_envs
+
+
+def test_learn_matches_sb2_over_several_updates(monkeypatch):
+    """A whole ``learn()`` of 3 updates on CartPole without velocities, with SB2's env outputs, sampled
+    actions and shuffles: the rollouts (LSTM states carried across rollouts, episode starts, GAE) and
+    the parameters after every update are SB2's. The second update is the first to start from
+    non-zero LSTM states, which each minibatch must take from its own envs."""
+    data = np.load(os.path.join(RECURRENT, "learn_mlp_lstm.npz"))
+    meta = read_json(os.path.join(RECURRENT, "learn_mlp_lstm.json"))
+    n_envs, n_steps, n_updates = meta["n_envs"], meta["n_steps"], meta["n_record"]
+    env = RecordedRolloutsVecEnv(data, n_envs, n_steps)
+    model = PPO2("MlpLstmPolicy", env, n_steps=n_steps, nminibatches=meta["nminibatches"],
+                 noptepochs=meta["noptepochs"], lam=meta["lam"], gamma=meta["gamma"], ent_coef=meta["ent_coef"],
+                 learning_rate=lambda frac: frac * 1e-3, cliprange=lambda frac: frac * 0.2,
+                 policy_kwargs=dict(n_lstm=meta["n_lstm"]))
+    assert list(model.get_parameters()) == meta["param_names"]
+    model.load_parameters({name: data["init/" + name] for name in meta["param_names"]})
+    monkeypatch.setattr(model.act_model.pdtype, "np_sample", lambda flat, rng: env.recorded_actions())
+    permutations = [perm for k in range(n_updates) for perm in data[f"env_inds{k}"]]
+    monkeypatch.setattr(np.random, "shuffle", lambda array: array.__setitem__(slice(None), permutations.pop(0)))
+    rollouts, parameters = [], []
+    run, train_on_batch = model.runner._run, model.train_on_batch
+
+    def recording_train_on_batch(*args, **kwargs):
+        losses = train_on_batch(*args, **kwargs)
+        parameters.append(model.get_parameters())
+        return losses
+
+    monkeypatch.setattr(model.runner, "_run", lambda: rollouts.append(run()) or rollouts[-1])
+    monkeypatch.setattr(model, "train_on_batch", recording_train_on_batch)
+    model.learn(meta["total_timesteps"])
+    assert len(parameters) == n_updates and not permutations
+    for k, (rollout, after) in enumerate(zip(rollouts, parameters)):
+        _, returns, masks, _, values, neglogpacs, states = rollout[:7]
+        np.testing.assert_array_equal(masks, data[f"masks{k}"])
+        np.testing.assert_allclose(states, data[f"states{k}"], atol=1e-6, err_msg=f"update {k}")
+        for name, ours in (("returns", returns), ("values", values), ("neglogpacs", neglogpacs)):
+            np.testing.assert_allclose(ours, data[f"{name}{k}"], atol=1e-5, err_msg=f"update {k}: {name}")
+        for name in meta["param_names"]:
+            np.testing.assert_allclose(after[name], data[f"after{k}/{name}"], atol=1e-6, rtol=0,
+                                       err_msg=f"update {k}: {name}")
+
+
+def test_each_recurrent_minibatch_takes_the_initial_states_of_its_own_envs():
+    """Row k of the env rows (whose rollout-start states the minibatch's sequences start from) names
+    the envs whose samples row k of the sample rows holds, in every epoch."""
+    model = PPO2("MlpLstmPolicy", make_vec_env("CartPole-v1", n_envs=4), n_steps=4, nminibatches=2,
+                 noptepochs=3, policy_kwargs=dict(n_lstm=8))
+    np.random.seed(0)
+    sample_rows, env_rows = model._minibatch_indices()
+    assert env_rows.shape == (6, 2)
+    np.testing.assert_array_equal(sample_rows.reshape(6, 2, 4) // 4, np.repeat(env_rows[:, :, None], 4, axis=2))
+    assert len({tuple(row) for row in env_rows}) > 2  # the epochs' permutations differ
 
 
 def test_recurrent_n_envs_must_be_multiple_of_nminibatches():

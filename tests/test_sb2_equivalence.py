@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 import pytest
+from gymnasium import spaces
 
 from stable_ppo2.common.tf_util import tf
 from tests.helpers import FIXTURES, SB2_ZOO, model_for_spaces, read_json, space_from_json
@@ -105,3 +106,19 @@ def test_one_update_matches_sb2(case):
                                    err_msg=name)
         np.testing.assert_allclose(after[name], data["after/" + name], atol=1e-6, rtol=0, err_msg=name)
     np.testing.assert_allclose(losses, data["losses"].mean(axis=0), rtol=1e-4, atol=1e-6)
+
+
+def test_every_epoch_takes_minibatches_from_a_fresh_shuffle():
+    """SB2's ``learn`` shuffles the sample indices in place once per epoch (global numpy RNG) and
+    cuts that epoch's minibatches from it; here the same draws give the same minibatches."""
+    model = model_for_spaces("MlpPolicy", spaces.Box(-1.0, 1.0, (1,), np.float32), spaces.Discrete(2),
+                             n_envs=2, n_steps=4, nminibatches=2, noptepochs=3)
+    np.random.seed(0)
+    rows, _ = model._minibatch_indices()
+    np.random.seed(0)
+    indices, expected = np.arange(8), []
+    for _ in range(3):
+        np.random.shuffle(indices)
+        expected.extend([indices[:4].copy(), indices[4:].copy()])
+    np.testing.assert_array_equal(rows, expected)
+    assert len({tuple(row) for row in rows}) == 6

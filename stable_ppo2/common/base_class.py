@@ -328,14 +328,18 @@ class BaseRLModel(ABC):
         pickle). A path without extension gets ``.zip`` (``.pkl``); writing a path is atomic (a
         failed save leaves the previous file intact); file-like objects are written directly.
         ``include_training_state``: also what an exact resume needs (:mod:`stable_ppo2.common.training_state`)."""
-        if include_training_state and not cloudpickle:
-            from stable_ppo2.common.training_state import save_with_training_state
-            return save_with_training_state(self, save_path)
         data, params = self._get_save_data(), self.get_parameters()
         if cloudpickle:
+            if include_training_state:
+                raise ValueError("include_training_state=True needs the zip format (cloudpickle=False): "
+                                 "SB2's legacy pickle has no room for it")
             save_to_pickle(save_path, data, params)
         else:
-            save_to_zip(save_path, data, params)
+            extra_entries = None
+            if include_training_state:
+                from stable_ppo2.common.training_state import training_state_entries
+                extra_entries = training_state_entries(self)
+            save_to_zip(save_path, data, params, extra_entries)
 
     @classmethod
     def _load_from_file(cls, load_path, load_data=True, custom_objects=None, trust_file=False):

@@ -28,12 +28,13 @@ import pickle
 import random
 import re
 import warnings
-import zipfile
 from typing import IO, Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
 from stable_ppo2.common.callbacks import BaseCallback
+from stable_ppo2.common.model_files.formats import read_zip_entry
+from stable_ppo2.common.model_files.unpickler import load_object
 
 ENTRY = "training_state"
 FORMAT = 1
@@ -46,29 +47,19 @@ class TrainingStateWarning(UserWarning):
 
 
 # ------------------------------------------------------------------------------------ safe pickles
+def _read_safe(data: bytes, trust: bool = False) -> Any:
+    """A pickled training-state value read back with the model files' safe unpickler."""
+    return load_object(io.BytesIO(data), "the training state", trust)
+
+
 def _safe_bytes(value: Any) -> Optional[bytes]:
     """``value`` pickled, if stable_ppo2's safe unpickler reads it back whole; else None."""
-    from stable_ppo2.common.safe_pickle import Report, finalize_entry, unpickle
-
     try:
         data = pickle.dumps(value, protocol=4)
-        obj, unpickler = unpickle(data)
-        report = Report()
-        finalize_entry(obj, report, unpickler)
+        _read_safe(data)
     except Exception:  # pylint: disable=broad-except
         return None
-    return None if report.refused or report.code else data
-
-
-def _read_safe(data: bytes, trust: bool) -> Any:
-    from stable_ppo2.common.safe_pickle import Report, finalize_entry, unpickle
-
-    obj, unpickler = unpickle(data, trust=trust)
-    report = Report()
-    obj = finalize_entry(obj, report, unpickler)
-    if report.refused or report.code:
-        raise RuntimeError(f"the training state names objects safe loading refuses ({', '.join(report.refused)})")
-    return obj
+    return data
 
 
 # ------------------------------------------------------------------------------------------- envs
@@ -256,43 +247,14 @@ def first_update(model: Any, total_timesteps: int, reset_num_timesteps: bool) ->
 
 
 # ------------------------------------------------------------------------------------------ files
-def save_with_training_state(model: Any, save_path: Union[str, os.PathLike, IO[bytes]]) -> None:
-    """``model.save`` in SB2's zip format plus the ``training_state`` entry; atomic for a path."""
-    from stable_ppo2.common.save_util import _atomic_write
-
-    state = capture_training_state(model)
-    data = pickle.dumps(state, protocol=4)
-    buffer = io.BytesIO()
-    model.save(buffer)
-    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_STORED) as archive:
-        archive.writestr(ENTRY, data)
-    if isinstance(save_path, (str, os.PathLike)):
-        save_path = os.fspath(save_path)
-        if not os.path.splitext(save_path)[1]:
-            save_path += ".zip"
-        _atomic_write(save_path, lambda file: file.write(buffer.getvalue()))
-    else:
-        save_path.write(buffer.getvalue())
+def training_state_entries(model: Any) -> Dict[str, bytes]:
+    """The zip entries ``model.save(..., include_training_state=True)`` adds to SB2's layout."""
+    return {ENTRY: pickle.dumps(capture_training_state(model), protocol=4)}
 
 
 def read_training_state(load_path: Union[str, os.PathLike, IO[bytes]], trust: bool = False) -> Optional[Dict[str, Any]]:
     """The ``training_state`` entry of a model file, or None if it has none (or is not a zip)."""
-    if isinstance(load_path, (str, os.PathLike)):
-        path = os.fspath(load_path)
-        path = next((p for p in (path, path + ".zip") if os.path.isfile(p)), path)
-        if not zipfile.is_zipfile(path):
-            return None
-        with zipfile.ZipFile(path) as archive:
-            data = archive.read(ENTRY) if ENTRY in archive.namelist() else None
-    else:
-        if not load_path.seekable():
-            return None
-        load_path.seek(0)
-        try:
-            with zipfile.ZipFile(load_path) as archive:
-                data = archive.read(ENTRY) if ENTRY in archive.namelist() else None
-        except zipfile.BadZipFile:
-            return None
+    data = read_zip_entry(load_path, ENTRY)
     return None if data is None else _read_safe(data, trust)
 
 

@@ -188,7 +188,8 @@ def check_format_version(comment: bytes, name: str) -> Optional[Tuple[int, int]]
     return major, minor
 
 
-def _write_zip(file: IO[bytes], data_json: Optional[str], params: Optional[Dict[str, np.ndarray]]):
+def _write_zip(file: IO[bytes], data_json: Optional[str], params: Optional[Dict[str, np.ndarray]],
+               extra_entries: Optional[Dict[str, bytes]] = None):
     with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.comment = format_comment()
         if data_json is not None:
@@ -196,19 +197,41 @@ def _write_zip(file: IO[bytes], data_json: Optional[str], params: Optional[Dict[
         if params is not None:
             archive.writestr("parameters", params_to_bytes(params))
             archive.writestr("parameter_list", json.dumps(list(params.keys()), indent=4))
+        for name, payload in (extra_entries or {}).items():
+            archive.writestr(name, payload)
 
 
 def save_to_zip(save_path: PathOrFile, data: Optional[Dict[str, Any]],
-                params: Optional[Dict[str, np.ndarray]]) -> None:
-    """Write SB2's zip layout; a ``str`` path without extension gets ``.zip`` appended."""
+                params: Optional[Dict[str, np.ndarray]],
+                extra_entries: Optional[Dict[str, bytes]] = None) -> None:
+    """Write SB2's zip layout; a ``str`` path without extension gets ``.zip`` appended.
+
+    ``extra_entries``: more files in the zip (SB2 ignores entries it does not know)."""
     data_json = data_to_json(data) if data is not None else None
     if isinstance(save_path, (str, os.PathLike)):
         save_path = os.fspath(save_path)
         if not os.path.splitext(save_path)[1]:
             save_path += ".zip"
-        atomic_write(save_path, lambda file: _write_zip(file, data_json, params))
+        atomic_write(save_path, lambda file: _write_zip(file, data_json, params, extra_entries))
     else:
-        _write_zip(save_path, data_json, params)
+        _write_zip(save_path, data_json, params, extra_entries)
+
+
+def read_zip_entry(load_path: PathOrFile, name: str) -> Optional[bytes]:
+    """The bytes of entry ``name`` of a model zip (a path, tried with ``.zip`` too, or a seekable
+    file), or None if the file is not a zip or has no such entry."""
+    if isinstance(load_path, (str, os.PathLike)):
+        path = os.fspath(load_path)
+        load_path = next((p for p in (path, path + ".zip") if os.path.isfile(p)), path)
+    elif not load_path.seekable():
+        return None
+    else:
+        load_path.seek(0)
+    try:
+        with zipfile.ZipFile(load_path) as archive:
+            return archive.read(name) if name in archive.namelist() else None
+    except (zipfile.BadZipFile, FileNotFoundError):
+        return None
 
 
 def save_to_pickle(save_path: PathOrFile, data: Dict[str, Any], params: Dict[str, np.ndarray]) -> None:
