@@ -192,7 +192,8 @@ def test_learn_matches_sb2_over_several_updates(monkeypatch):
     model.learn(meta["total_timesteps"])
     assert len(parameters) == n_updates and not permutations
     for k, (rollout, after) in enumerate(zip(rollouts, parameters)):
-        _, returns, masks, _, values, neglogpacs, states = rollout[:7]
+        returns, masks, values = rollout.returns, rollout.episode_starts, rollout.values
+        neglogpacs, states = rollout.neglogpacs, rollout.initial_states
         np.testing.assert_array_equal(masks, data[f"masks{k}"])
         np.testing.assert_allclose(states, data[f"states{k}"], atol=1e-6, err_msg=f"update {k}")
         for name, ours in (("returns", returns), ("values", values), ("neglogpacs", neglogpacs)):
