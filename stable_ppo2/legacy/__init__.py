@@ -53,7 +53,8 @@ _ENV_GYM = "STABLE_PPO2_LEGACY_GYM"
 
 
 def _sb2_target(fullname: str) -> str:
-    """``stable_baselines.X`` -> ``stable_ppo2.X``; raises ImportError for SB2's other algorithms."""
+    """``stable_baselines.X`` -> ``stable_ppo2.X``; raises ImportError for SB2's other algorithms' scripts
+    (their library modules are placeholders, see :mod:`stable_ppo2.legacy.unported`)."""
     if fullname == _SB2:
         return _ALIAS_PACKAGE
     rest = fullname[len(_SB2) + 1:]
@@ -62,6 +63,23 @@ def _sb2_target(fullname: str) -> str:
         algo = next(name for name, module in RETIRED_ALGORITHMS.items() if module == head)
         raise ImportError(PPO2_ONLY_MESSAGE.format(what=f"the module {fullname}", algo=algo), name=fullname)
     return "stable_ppo2." + rest
+
+
+class _PlaceholderLoader(importlib.abc.Loader):
+    """Makes the placeholder module ``stable_baselines.<module>`` of an algorithm stable_ppo2 does not port."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def create_module(self, spec):
+        from stable_ppo2.legacy import unported
+
+        return unported.make_module(self.module)
+
+    def exec_module(self, module) -> None:
+        from stable_ppo2.legacy import unported
+
+        unported.fill_module(module, self.module)
 
 
 def _gym_target(fullname: str) -> str:
@@ -76,8 +94,9 @@ def _gym_target(fullname: str) -> str:
 class _AliasLoader(importlib.abc.Loader):
     """Hands out the already-imported target module itself, leaving its own ``__spec__`` in place."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, sb2_module: Optional[str] = None) -> None:
         self.target = target
+        self.sb2_module = sb2_module
         self._target_spec = None
 
     def create_module(self, spec):
@@ -89,6 +108,10 @@ class _AliasLoader(importlib.abc.Loader):
         # The import system stamped the alias spec on the module; the module keeps its real identity.
         if self._target_spec is not None:
             module.__spec__ = self._target_spec
+        if self.sb2_module is not None:  # SB2 names of other algorithms that this module had (gail.GAIL)
+            from stable_ppo2.legacy import unported
+
+            unported.add_missing_names(module, self.sb2_module)
 
 
 class AliasFinder(importlib.abc.MetaPathFinder):
@@ -105,6 +128,9 @@ class AliasFinder(importlib.abc.MetaPathFinder):
         return None
 
     def find_spec(self, fullname, path=None, target=None):
+        placeholder = self._placeholder(fullname)
+        if placeholder is not None:
+            return placeholder
         target_name = self._target(fullname)
         if target_name is None:
             return None
@@ -119,8 +145,28 @@ class AliasFinder(importlib.abc.MetaPathFinder):
                     "wrappers; see docs/legacy.md")
             raise ModuleNotFoundError(f"No module named {fullname!r}: the legacy alias maps it to {target_name!r}, "
                                       f"which does not exist ({what})", name=fullname)
-        return importlib.util.spec_from_loader(fullname, _AliasLoader(target_name),
+        sb2_module = fullname[len(_SB2) + 1:] if fullname.startswith(_SB2 + ".") else None
+        return importlib.util.spec_from_loader(fullname, _AliasLoader(target_name, sb2_module),
                                                is_package=found.submodule_search_locations is not None)
+
+    @staticmethod
+    def _placeholder(fullname: str):
+        """The spec of a placeholder module of SB2's other algorithms (one stable_ppo2 does not have), or None."""
+        if not fullname.startswith(_SB2 + "."):
+            return None
+        from stable_ppo2.legacy import unported
+
+        module = fullname[len(_SB2) + 1:]
+        if not unported.is_unported_module(module) or _has_module("stable_ppo2." + module):
+            return None
+        return importlib.util.spec_from_loader(fullname, _PlaceholderLoader(module), is_package=unported.is_package(module))
+
+
+def _has_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 _finder: Optional[AliasFinder] = None
