@@ -565,6 +565,19 @@ def build_parser() -> argparse.ArgumentParser:
     export_parser.add_argument("--no-normalize", action="store_true",
                                help="ignore VecNormalize statistics found beside the model")
     export_parser.set_defaults(func=export)
+
+    legacy_parser = commands.add_parser("legacy", help="run SB2 programs with plain python: an opt-in startup hook",
+                                        description="enable: install a startup hook in this environment so that "
+                                                    "`import stable_baselines` and the old `import gym` work in "
+                                                    "plain python; disable: remove it; status: what is active.")
+    legacy_parser.add_argument("action", choices=["enable", "disable", "status"])
+
+    def legacy_hook(args: argparse.Namespace) -> int:
+        from stable_ppo2.legacy.hook import main as hook_main  # imported on use: it installs the alias
+
+        return hook_main(args.action)
+
+    legacy_parser.set_defaults(func=legacy_hook)
     return parser
 
 

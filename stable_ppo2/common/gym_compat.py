@@ -117,6 +117,8 @@ class LegacyEnvAdapter(gymnasium.Env):
         # `env` and dunders are never forwarded: they are missing only while unpickling.
         if name == "env" or name.startswith("__"):
             raise AttributeError(name)
+        if isinstance(self.env, gymnasium.Env):  # a gymnasium wrapper speaking the old API (Monitor): its chain
+            return self.env.get_wrapper_attr(name)
         return getattr(self.env, name)
 
     def __repr__(self) -> str:

@@ -47,6 +47,9 @@ _GYM_PACKAGE = "stable_ppo2.legacy.gym"
 # gym submodules that are gymnasium's own (same API then and now).
 _GYM_TO_GYMNASIUM = ("spaces", "error", "logger")
 _BOOTSTRAP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_bootstrap")
+# Put on sys.path by the opt-in startup hook (``stable-ppo2 legacy enable``, see ``hook``).
+_HOOK_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_hook")
+_STAND_IN_DIRS = (_BOOTSTRAP_DIR, _HOOK_DIR)
 # Set by the runner for the processes a legacy script starts (read by the bootstrap packages).
 _ENV_ALIAS = "STABLE_PPO2_LEGACY"
 _ENV_GYM = "STABLE_PPO2_LEGACY_GYM"
@@ -186,7 +189,7 @@ def _is_ours(module) -> bool:
     if getattr(module, "__name__", None) in (_ALIAS_PACKAGE, _GYM_PACKAGE):
         return True
     module_file = getattr(module, "__file__", None) or ""
-    return os.path.abspath(module_file).startswith(_BOOTSTRAP_DIR + os.sep)
+    return os.path.abspath(module_file).startswith(tuple(folder + os.sep for folder in _STAND_IN_DIRS))
 
 
 def is_installed() -> bool:
@@ -239,8 +242,13 @@ def gym_installed() -> bool:
     module = sys.modules.get(_GYM)
     if module is not None:
         return not _is_ours(module)
-    search_path = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) != _BOOTSTRAP_DIR]
-    return importlib.machinery.PathFinder.find_spec(_GYM, search_path) is not None
+    return real_package_installed(_GYM)
+
+
+def real_package_installed(name: str) -> bool:
+    """True when a package ``name`` other than our stand-ins (``_bootstrap``, ``_hook``) is on ``sys.path``."""
+    search_path = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) not in _STAND_IN_DIRS]
+    return importlib.machinery.PathFinder.find_spec(name, search_path) is not None
 
 
 _previous_maker = None
