@@ -10,14 +10,15 @@ from one table, :data:`UNPORTED_MODULES`, by the ``stable_baselines`` alias.
 from __future__ import annotations
 
 import abc
+import ast
 import importlib
 import types
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from stable_ppo2.legacy import PPO2_ONLY_MESSAGE, RETIRED_ALGORITHMS
 
-__all__ = ["UNPORTED_MODULES", "UnportedAlgorithmError", "UnportedMeta", "placeholder_class",
-           "placeholder_function", "make_module", "add_missing_names", "is_unported_module"]
+__all__ = ["UNPORTED_MODULES", "UnportedAlgorithmError", "UnportedMeta", "placeholder_class", "placeholder_function",
+           "is_unported_module", "is_package", "make_module", "fill_module", "add_missing_names", "unported_attribute"]
 
 # SB2 module (below ``stable_baselines``) -> its public names, space-separated:
 #   ``Name``        a placeholder class;      ``Name(Base)``  one whose base is ``Base`` (an earlier name of the
@@ -82,7 +83,6 @@ UNPORTED_MODULES: Dict[str, str] = {
 _OWNERS = {"common.buffers": "DQN", "common.segment_tree": "DQN", "common.bit_flipping_env": "HER",
            "common.base_class": "DQN, SAC, TD3, DDPG and HER"}
 _MODULE_TO_ALGO = {module: name for name, module in RETIRED_ALGORITHMS.items()}
-_MODULE_TO_ALGO["gail"] = "GAIL"
 
 
 class UnportedAlgorithmError(NotImplementedError):
@@ -90,7 +90,7 @@ class UnportedAlgorithmError(NotImplementedError):
 
 
 def _algorithm_of(module: str) -> str:
-    return _OWNERS.get(module) or _MODULE_TO_ALGO.get(module.split(".")[0] if module != "gail.model" else "gail", "?")
+    return _OWNERS.get(module) or _MODULE_TO_ALGO[module.split(".")[0]]
 
 
 def _error(what: str, algo: str) -> UnportedAlgorithmError:
@@ -108,8 +108,7 @@ class UnportedMeta(abc.ABCMeta):
 
 def _refuse(self: Any, *args: Any, **kwargs: Any) -> None:
     cls = type(self)
-    what = cls._sb2_path if cls.__qualname__ == cls._sb2_path.rsplit(".", 1)[1] and cls.__module__ != "__main__" \
-        else f"{cls.__qualname__} (a subclass of {cls._sb2_path})"
+    what = cls._sb2_path if "_sb2_path" in vars(cls) else f"{cls.__qualname__} (a subclass of {cls._sb2_path})"
     raise _error(what, cls._sb2_algorithm)
 
 
@@ -148,8 +147,6 @@ def _resolve(reference: str) -> Any:
 
 def _items(module: str) -> Dict[str, Any]:
     """The names of ``module``'s table row, made (in order, so bases come first)."""
-    import ast
-
     made: Dict[str, Any] = {}
     for item in UNPORTED_MODULES[module].split():
         if "=" in item:
@@ -177,11 +174,12 @@ def _base(name: str) -> type:
 
 
 def is_unported_module(module: str) -> bool:
-    """Whether ``stable_baselines.<module>`` is one of the placeholder modules (or a package above them)."""
+    """Whether ``stable_baselines.<module>`` has a row in the table (a placeholder module, or names for ours)."""
     return module in UNPORTED_MODULES
 
 
 def is_package(module: str) -> bool:
+    """Whether the table has submodules of ``module``."""
     return any(other.startswith(module + ".") for other in UNPORTED_MODULES)
 
 
@@ -197,28 +195,18 @@ def make_module(module: str) -> types.ModuleType:
 
 def fill_module(target: types.ModuleType, module: str) -> None:
     """Put the names of ``module``'s table row on ``target``."""
-    for name, value in _items(module).items():
+    made = _items(module)
+    for name, value in made.items():
         setattr(target, name, value)
-    target.__all__ = [name for name in _items_names(module)]
-
-
-def _items_names(module: str) -> Tuple[str, ...]:
-    names = []
-    for item in UNPORTED_MODULES[module].split():
-        name = item.split("=", 1)[0].split("(", 1)[0]
-        names.append(name.rsplit(".", 1)[-1])
-    return tuple(names)
+    target.__all__ = list(made)
 
 
 def add_missing_names(target: types.ModuleType, module: str) -> None:
     """Give a stable_ppo2 module the SB2 names of ``module``'s table row that it lacks (``gail.GAIL``)."""
-    if module not in UNPORTED_MODULES:
-        return
-    missing = [name for name in _items_names(module) if not hasattr(target, name)]
-    if missing:
-        made = _items(module)
-        for name in missing:
-            setattr(target, name, made[name])
+    if module in UNPORTED_MODULES:
+        for name, value in _items(module).items():
+            if not hasattr(target, name):
+                setattr(target, name, value)
 
 
 def unported_attribute(name: str) -> Optional[Any]:
