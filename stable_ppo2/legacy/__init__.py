@@ -3,8 +3,9 @@
 ``import stable_ppo2.legacy`` (or :func:`install`) makes ``stable_baselines`` and every
 ``stable_baselines.X`` import resolve to ``stable_ppo2.X``: the *same* module objects, so
 ``isinstance`` checks hold and pickles naming ``stable_baselines.common.policies.MlpPolicy`` load
-our class. SB2's other algorithms (A2C, DQN, SAC, ...) raise an ImportError saying that
-stable_ppo2 ports PPO2 only. SB2-era env ids that gymnasium retired (``Pendulum-v0``,
+our class. SB2's other algorithms (A2C, DQN, SAC, ...) are placeholders that import and can be
+subclassed but raise, when used, an error saying that stable_ppo2 ports PPO2 only (:mod:`.unported`).
+``stable-ppo2 legacy enable`` makes all this work without the runner (:mod:`.hook`). SB2-era env ids that gymnasium retired (``Pendulum-v0``,
 ``LunarLander-v2``, ...) are registered with gymnasium as aliases of their successors.
 
 ``python -m stable_ppo2.legacy SCRIPT [ARGS...]`` runs a legacy script as if it were run directly
