@@ -90,7 +90,7 @@ def test_enable_makes_plain_python_and_notebooks_run_sb2_code_and_disable_undoes
     enabled = fresh_venv.cli("enable")
     assert enabled.returncode == 0, enabled.stderr
     assert os.path.isfile(hook_path) and hook_path in enabled.stdout
-    assert not os.path.exists(os.path.join(site.getsitepackages()[0], "stable_ppo2_legacy.pth"))  # not ours
+    assert os.path.commonpath([hook_path, str(tmp_path)]) == str(tmp_path)  # the new venv's, not this one's
     assert "stable_baselines: stable_ppo2's SB2 alias" in fresh_venv.cli("status").stdout
 
     result = fresh_venv.run(["script.py"], cwd=str(tmp_path), timeout=600)

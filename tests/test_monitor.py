@@ -177,6 +177,11 @@ def test_old_gym_api_monitor_seeds_and_renders():
     vec_env.reset()
     assert vec_env.get_attr("seeded") == [7]
     assert vec_env.get_images() == ["rgb_array"]
+    gymnasium_monitor = Monitor(gym.make("CartPole-v1", render_mode="rgb_array"), None)
+    gymnasium_monitor.reset(seed=0)
+    assert gymnasium_monitor.render().shape == gymnasium_monitor.render("rgb_array").shape == (400, 600, 3)
+    with pytest.raises(ValueError, match="render_mode='rgb_array'"):
+        gymnasium_monitor.render("human")
 
 
 def test_load_results(tmp_path):

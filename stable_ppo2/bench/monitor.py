@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 import gymnasium as gym
 
-from stable_ppo2.common.gym_compat import to_gymnasium
+from stable_ppo2.common.gym_compat import render_env, to_gymnasium
 
 __all__ = ["Monitor", "get_monitor_files", "load_results", "LoadMonitorResultsError", "open_monitor_log"]
 
@@ -120,10 +120,11 @@ class Monitor(gym.Wrapper):
         return self.env.seed(seed)
 
     def render(self, mode: Optional[str] = None) -> Any:  # type: ignore[override]
-        """The env's frame: ``render(mode)`` with the old gym API (default ``'human'``), else gymnasium's ``render()``."""
+        """The env's frame: ``render(mode)`` with the old gym API (default ``'human'``); a gymnasium env renders in
+        the mode it was made with (a different ``mode`` is a ValueError, see ``render_env``)."""
         if self.old_gym_api:
             return self.env.render(mode=mode)
-        return self.env.render()
+        return self.env.render() if mode is None else render_env(self.env, mode)
 
     def _end_episode(self, info: Dict[str, Any]) -> None:
         self.needs_reset = True
