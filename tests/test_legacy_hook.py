@@ -5,7 +5,6 @@ import json
 import os
 import site
 import subprocess
-import sys
 import textwrap
 import venv
 

@@ -103,5 +103,5 @@ class AdaptiveParamNoiseSpec:
         return {"param_noise_stddev": self.current_stddev}
 
     def __repr__(self) -> str:
-        return (f"AdaptiveParamNoiseSpec(initial_stddev={self.initial_stddev}, "
-                f"desired_action_stddev={self.desired_action_stddev}, adoption_coefficient={self.adoption_coefficient})")
+        return (f"AdaptiveParamNoiseSpec(initial_stddev={self.initial_stddev}, desired_action_stddev="
+                f"{self.desired_action_stddev}, adoption_coefficient={self.adoption_coefficient})")

@@ -5,8 +5,9 @@
 ``isinstance`` checks hold and pickles naming ``stable_baselines.common.policies.MlpPolicy`` load
 our class. SB2's other algorithms (A2C, DQN, SAC, ...) are placeholders that import and can be
 subclassed but raise, when used, an error saying that stable_ppo2 ports PPO2 only (:mod:`.unported`).
-``stable-ppo2 legacy enable`` makes all this work without the runner (:mod:`.hook`). SB2-era env ids that gymnasium retired (``Pendulum-v0``,
-``LunarLander-v2``, ...) are registered with gymnasium as aliases of their successors.
+``stable-ppo2 legacy enable`` makes all this work without the runner (:mod:`.hook`). SB2-era env ids
+that gymnasium retired (``Pendulum-v0``, ``LunarLander-v2``, ...) are registered with gymnasium as
+aliases of their successors.
 
 ``python -m stable_ppo2.legacy SCRIPT [ARGS...]`` runs a legacy script as if it were run directly
 (``__name__ == "__main__"``, ``sys.argv == [SCRIPT, ARGS...]``, the script's folder first on
@@ -163,7 +164,8 @@ class AliasFinder(importlib.abc.MetaPathFinder):
         module = fullname[len(_SB2) + 1:]
         if not unported.is_unported_module(module) or _has_module("stable_ppo2." + module):
             return None
-        return importlib.util.spec_from_loader(fullname, _PlaceholderLoader(module), is_package=unported.is_package(module))
+        return importlib.util.spec_from_loader(fullname, _PlaceholderLoader(module),
+                                               is_package=unported.is_package(module))
 
 
 def _has_module(name: str) -> bool:

@@ -61,8 +61,9 @@ def enable(site_dir: Optional[str] = None) -> str:
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         raise HookError(f"cannot write into {folder}: enable the hook in a virtual environment you own "
                         f"(python -m venv ...), or with the rights to change this one")
-    text = ("# stable_ppo2 legacy hook (stable-ppo2 legacy enable): `import stable_baselines` and `import gym` give\n"
-            "# stable_ppo2's SB2 alias and the old gym API. Remove with `stable-ppo2 legacy disable` (or delete this file).\n"
+    text = ("# stable_ppo2 legacy hook (stable-ppo2 legacy enable): `import stable_baselines` and `import gym`\n"
+            "# give stable_ppo2's SB2 alias and the old gym API. Remove with `stable-ppo2 legacy disable`\n"
+            "# (or delete this file).\n"
             f"{legacy._HOOK_DIR}\n")  # pylint: disable=protected-access
     handle, tmp_path = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pth-tmp")
     try:
@@ -93,7 +94,8 @@ def status_lines(site_dir: Optional[str] = None) -> List[str]:
         if legacy.real_package_installed(name):
             lines.append(f"{name}: the real package is installed (it wins over the hook)")
         elif os.path.exists(path):
-            lines.append(f"{name}: stable_ppo2's {'SB2 alias' if name == 'stable_baselines' else 'old gym API over gymnasium'}")
+            what = "SB2 alias" if name == "stable_baselines" else "old gym API over gymnasium"
+            lines.append(f"{name}: stable_ppo2's {what}")
         else:
             lines.append(f"{name}: not importable without the runner (python -m stable_ppo2.legacy SCRIPT)")
     return lines

@@ -64,7 +64,8 @@ UNPORTED_MODULES: Dict[str, str] = {
     "ppo1.pposgd_simple": "PPO1",
     "sac": "sac.sac.SAC " + _REEXPORTED_POLICIES.format("sac"),
     "sac.policies": "EPS=1e-6 LOG_STD_MAX=2 LOG_STD_MIN=-20 gaussian_likelihood() gaussian_entropy() "
-                    "clip_but_pass_gradient() apply_squashing_func() SACPolicy(BasePolicy) " + _POLICIES.format("SACPolicy"),
+                    "clip_but_pass_gradient() apply_squashing_func() SACPolicy(BasePolicy) "
+                    + _POLICIES.format("SACPolicy"),
     "sac.sac": "SAC",
     "td3": "common.noise.NormalActionNoise common.noise.OrnsteinUhlenbeckActionNoise td3.td3.TD3 "
            + _REEXPORTED_POLICIES.format("td3"),
@@ -115,9 +116,10 @@ def _refuse(self: Any, *args: Any, **kwargs: Any) -> None:
 def placeholder_class(name: str, module: str, bases: Tuple[type, ...] = ()) -> type:
     """A subclassable class ``stable_baselines.<module>.<name>`` whose construction raises."""
     path = f"stable_baselines.{module}.{name}"
+    algo = _algorithm_of(module)
     namespace = {"__init__": _refuse, "__module__": f"stable_baselines.{module}", "__qualname__": name,
-                 "__doc__": f"Placeholder for SB2's {path}: " + PPO2_ONLY_MESSAGE.format(what=path, algo=_algorithm_of(module)),
-                 "_sb2_path": path, "_sb2_algorithm": _algorithm_of(module)}
+                 "__doc__": f"Placeholder for SB2's {path}: " + PPO2_ONLY_MESSAGE.format(what=path, algo=algo),
+                 "_sb2_path": path, "_sb2_algorithm": algo}
     made = UnportedMeta(name, bases or (object,), namespace)
     made.__abstractmethods__ = frozenset()  # constructing it (or a subclass) reaches _refuse
     return made

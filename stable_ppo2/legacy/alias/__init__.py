@@ -3,7 +3,8 @@
 Its attributes are stable_ppo2's (``PPO2``, and the submodules ``common``, ``ppo2``, ``bench``,
 ``logger``, ``gail``, ``results_plotter``, imported on first access as SB2's ``__init__`` imported
 them); ``stable_baselines.X`` submodules are stable_ppo2's own modules (see the alias finder).
-SB2's other algorithms are placeholders (``stable_ppo2.legacy.unported``). ``__version__`` is the SB2 version whose API stable_ppo2
+SB2's other algorithms are placeholders (``stable_ppo2.legacy.unported``). ``__version__`` is the SB2
+version whose API stable_ppo2
 follows (legacy code compares it); stable_ppo2's own version is ``stable_ppo2_version``.
 """
 import importlib
