@@ -40,7 +40,9 @@ setup(
         # the tests cover Atari, MuJoCo, Box2D (legacy scripts), video recording, Ray and envpool too
         "tests": ["pytest>=7", "pytest-timeout>=2.1", "pyyaml>=6", "moviepy>=1.0.3", "ale-py>=0.9",
                   "opencv-python-headless>=4.8", "gymnasium[mujoco,box2d]>=1.0,<1.5", "imageio-ffmpeg>=0.4",
-                  "ray>=2.9", "envpool>=1.2; platform_system != 'Windows'", "optuna>=3.4", "rliable>=1.0"],
+                  "ray>=2.9", "envpool>=1.2; platform_system != 'Windows'", "optuna>=3.4", "rliable>=1.0",
+                  # the legacy startup hook's test runs a notebook in a kernel of a fresh venv
+                  "nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6.0", "jupyter-client>=7.0"],
         "video": ["moviepy>=1.0.3"],
         "tune": ["optuna>=3.4"],
         "plots": ["rliable>=1.0"],

@@ -753,6 +753,21 @@ def _add_tune_parser(commands: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------------ main
+def _add_legacy_parser(commands: Any) -> None:
+    legacy_parser = commands.add_parser("legacy", help="run SB2 programs with plain python: an opt-in startup hook",
+                                        description="enable: install a startup hook in this environment so that "
+                                                    "`import stable_baselines` and the old `import gym` work in "
+                                                    "plain python; disable: remove it; status: what is active.")
+    legacy_parser.add_argument("action", choices=["enable", "disable", "status"])
+
+    def legacy_hook(args: argparse.Namespace) -> int:
+        from stable_ppo2.legacy.hook import main as hook_main  # imported on use: it installs the alias
+
+        return hook_main(args.action)
+
+    legacy_parser.set_defaults(func=legacy_hook)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from stable_ppo2 import __version__
 
@@ -858,6 +873,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_parser.set_defaults(func=export)
     _add_list_parser(commands)
     _add_tune_parser(commands)
+    _add_legacy_parser(commands)
     return parser
 
 

@@ -610,6 +610,7 @@ def test_ppo2_legacy_callback_sees_the_model_as_self(tmp_path):
 
     def legacy(locals_, globals_):
         assert locals_["self"] is model  # SB2 quirk 9 fixed: not the Runner
+        assert locals_["ep_info_buf"] is model.ep_info_buf  # a local of learn() before SB2 2.10
         seen.append({key: locals_.get(key) for key in ("total_timesteps", "n_updates", "rewards", "infos")})
         if len(seen) == 5:
             locals_["self"].save(str(tmp_path / "from_callback"))  # the use case works again

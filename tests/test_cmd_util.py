@@ -30,6 +30,18 @@ def test_make_vec_env_dummy(env_id, n_envs, wrapper_class):
     env.close()
 
 
+def test_make_vec_env_with_an_old_api_wrapper_class():
+    """An old-API wrapper class (a legacy ``gym.wrappers.TimeLimit``) wraps each env; envs[i] is an instance of it."""
+    from stable_ppo2.legacy.gym.wrappers import TimeLimit as OldApiTimeLimit
+
+    env = make_vec_env("CartPole-v1", 2, wrapper_class=functools.partial(OldApiTimeLimit, max_episode_steps=5), seed=0)
+    assert all(isinstance(sub_env, OldApiTimeLimit) for sub_env in env.envs)
+    env.reset()
+    dones = [env.step([0, 0])[2] for _ in range(5)]
+    assert not any(done.any() for done in dones[:4]) and dones[4].all()
+    env.close()
+
+
 @pytest.mark.parametrize("env_id", ["CartPole-v1", lambda: gym.make("CartPole-v1")])
 @pytest.mark.parametrize("n_envs", [1, 2])
 def test_make_vec_env_subproc(env_id, n_envs):

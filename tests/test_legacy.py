@@ -111,21 +111,9 @@ def test_pickles_naming_sb2_classes_resolve_to_ours():
     assert isinstance(restored, RunningMeanStd) and np.allclose(restored.mean, rms.mean)
 
 
-@pytest.mark.parametrize("name", sorted(legacy.RETIRED_ALGORITHMS))
-def test_other_algorithms_raise_import_error(name):
-    with pytest.raises(ImportError, match="stable_ppo2 ports PPO2 only"):
-        exec(f"from stable_baselines import {name}", {})  # pylint: disable=exec-used
-    module = legacy.RETIRED_ALGORITHMS[name]
-    if name != "GAIL":  # stable_baselines.gail is the behaviour-cloning dataset module
-        with pytest.raises(ImportError, match="stable_ppo2 ports PPO2 only"):
-            importlib.import_module(f"stable_baselines.{module}")
-        with pytest.raises(ImportError, match="PPO2 only"):
-            importlib.import_module(f"stable_baselines.{module}.policies")
-
-
 def test_unknown_submodule_names_what_is_missing():
-    with pytest.raises(ModuleNotFoundError, match="stable_ppo2.common.noise"):
-        importlib.import_module("stable_baselines.common.noise")
+    with pytest.raises(ModuleNotFoundError, match="stable_ppo2.common.cg"):
+        importlib.import_module("stable_baselines.common.cg")
 
 
 MODULE_TREE = {
@@ -134,7 +122,10 @@ MODULE_TREE = {
     "stable_baselines.ppo2.ppo2": ["PPO2", "Runner", "swap_and_flatten"],
     "stable_baselines.common": ["make_vec_env", "set_global_seeds", "explained_variance", "BaseRLModel",
                                 "ActorCriticRLModel", "SetVerbosity", "TensorboardWriter"],
-    "stable_baselines.common.base_class": ["BaseRLModel", "ActorCriticRLModel", "SetVerbosity", "TensorboardWriter"],
+    "stable_baselines.common.base_class": ["BaseRLModel", "ActorCriticRLModel", "SetVerbosity", "TensorboardWriter",
+                                           "_UnvecWrapper"],
+    "stable_baselines.common.noise": ["ActionNoise", "NormalActionNoise", "OrnsteinUhlenbeckActionNoise",
+                                      "AdaptiveParamNoiseSpec"],
     "stable_baselines.common.policies": [
         "BasePolicy", "ActorCriticPolicy", "RecurrentActorCriticPolicy", "FeedForwardPolicy", "LstmPolicy",
         "MlpPolicy", "CnnPolicy", "MlpLstmPolicy", "CnnLstmPolicy", "MlpLnLstmPolicy", "CnnLnLstmPolicy",
@@ -588,6 +579,55 @@ def test_vec_env_human_render_without_display_does_nothing(monkeypatch):
     with pytest.warns(UserWarning, match="no display"):
         assert env.render() is None
     assert env.render(mode="rgb_array").shape[-1] == 3
+
+
+def test_env_classes_by_gyms_module_paths(legacy_gym):
+    """``gym.envs.classic_control.CartPoleEnv`` & co: old-API classes that legacy code builds and subclasses."""
+    from gym.envs.classic_control import CartPoleEnv, PendulumEnv
+    from gym.wrappers.time_limit import TimeLimit
+
+    class CartPolePositionsOnly(CartPoleEnv):  # as SB2's own tests subclass it
+        def __init__(self):
+            super().__init__()
+            high = np.array([self.x_threshold * 2, self.theta_threshold_radians * 2])
+            self.observation_space = spaces.Box(-high, high, dtype=np.float32)
+
+        def reset(self):
+            return super().reset()[[0, 2]]
+
+        def step(self, action):
+            obs, reward, done, info = super().step(action)
+            return obs[[0, 2]], reward, done, info
+
+    env = CartPolePositionsOnly()
+    env.seed(0)
+    first = env.reset()
+    env.seed(0)
+    np.testing.assert_array_equal(env.reset(), first)
+    assert first.shape == (2,) and env.observation_space.shape == (2,)
+    assert isinstance(env.unwrapped, gymnasium.envs.classic_control.CartPoleEnv)
+    assert env.render(mode="rgb_array").shape == (400, 600, 3)
+    steps = 0
+    done = False
+    while not done:
+        steps += 1
+        _, _, done, _ = env.step(0)
+    assert steps < 100  # no time limit of its own; pushing left ends the episode
+    limited = TimeLimit(CartPoleEnv(), max_episode_steps=3)
+    limited.reset()
+    assert [limited.step(i % 2)[2] for i in range(3)] == [False, False, True]
+    pendulum = PendulumEnv(g=3.0)
+    assert pendulum.reset().shape == (3,) and len(pendulum.step(np.zeros(1))) == 4 and pendulum.g == 3.0
+    assert pickle.loads(pickle.dumps(CartPoleEnv)) is CartPoleEnv  # made once: pickles name it
+    assert "CartPoleEnv" in dir(importlib.import_module("gym.envs.classic_control"))
+    with pytest.raises(AttributeError, match="no env class"):
+        importlib.import_module("gym.envs.classic_control").NoSuchEnv
+    # old-API env subclasses train through the vec envs, Monitor and TimeLimit (as in SB2's test_lstm_train)
+    from stable_ppo2.bench import Monitor
+
+    vec_env = DummyVecEnv([lambda: Monitor(TimeLimit(CartPolePositionsOnly(), max_episode_steps=20), None)])
+    assert vec_env.reset().shape == (1, 2)
+    vec_env.close()
 
 
 # ------------------------------------------------------------------------------------------------ runner

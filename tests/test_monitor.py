@@ -10,6 +10,7 @@ import pytest
 
 from stable_ppo2.bench import LoadMonitorResultsError, Monitor, get_monitor_files, load_results
 from stable_ppo2.common.identity_env import IdentityEnv
+from stable_ppo2.common.vec_env import DummyVecEnv
 
 
 def _run(monitor, n_steps, action=None):
@@ -141,13 +142,46 @@ class _OldApiEnv:
         pass
 
 
-def test_old_gym_api_env_is_converted():
+def test_old_gym_api_env_keeps_the_old_api():
+    """As SB2's Monitor: around an old-API env it steps the old way; VecEnvs still convert it."""
     menv = Monitor(_OldApiEnv(), None)
-    assert menv.reset() == (0, {})
+    assert menv.old_gym_api and menv.reset() == 0
     for _ in range(4):
         result = menv.step(0)
-    assert len(result) == 5 and result[2] is True
-    assert result[4]["episode"]["r"] == 2.0 and result[4]["episode"]["l"] == 4
+    assert len(result) == 4 and result[2] is True
+    assert result[3]["episode"]["r"] == 2.0 and result[3]["episode"]["l"] == 4
+    assert menv.get_episode_lengths() == [4]
+    with pytest.raises(AttributeError, match="old gym API"):
+        Monitor(gym.make("CartPole-v1"), None).seed(0)
+    vec_env = DummyVecEnv([lambda: Monitor(_OldApiEnv(), None)])
+    assert isinstance(vec_env.envs[0], Monitor)  # the env as built
+    vec_env.reset()
+    infos = [vec_env.step([0])[3][0] for _ in range(4)]
+    assert infos[-1]["episode"] == {"r": 2.0, "l": 4, "t": infos[-1]["episode"]["t"]}
+
+
+def test_old_gym_api_monitor_seeds_and_renders():
+    class Seeded(_OldApiEnv):
+        def seed(self, seed=None):
+            self.seeded = seed
+            return [seed]
+
+        def render(self, mode="human"):
+            return mode
+
+    menv = Monitor(Seeded(), None)
+    assert menv.seed(5) == [5] and menv.env.env.seeded == 5
+    assert menv.render(mode="rgb_array") == "rgb_array" and menv.render() == "human"
+    vec_env = DummyVecEnv([lambda: Monitor(Seeded(), None)])
+    vec_env.seed(7)
+    vec_env.reset()
+    assert vec_env.get_attr("seeded") == [7]
+    assert vec_env.get_images() == ["rgb_array"]
+    gymnasium_monitor = Monitor(gym.make("CartPole-v1", render_mode="rgb_array"), None)
+    gymnasium_monitor.reset(seed=0)
+    assert gymnasium_monitor.render().shape == gymnasium_monitor.render("rgb_array").shape == (400, 600, 3)
+    with pytest.raises(ValueError, match="render_mode='rgb_array'"):
+        gymnasium_monitor.render("human")
 
 
 def test_load_results(tmp_path):

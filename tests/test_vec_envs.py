@@ -483,7 +483,7 @@ def test_old_api_env_through_dummy_vec_env():
     np.testing.assert_array_equal(infos[0]["terminal_observation"], [3, 3])
     vec_env.set_attr("time_limit", 10, indices=-1)
     assert vec_env.get_attr("time_limit") == [3, 10]
-    assert vec_env.envs[1].env.time_limit == 10  # set on the user's env, not on the adapter
+    assert vec_env.envs[1].time_limit == 10  # envs are the user's envs (as SB2's); the adapter forwards
     assert vec_env.env_method("render", "rgb_array", indices=0)[0].max() == 255
     assert vec_env.get_images()[0].max() == 255
 

@@ -182,6 +182,17 @@ def test_get_original_obs_and_reward():
     assert not np.any(norm_venv.get_original_obs() == 123)
 
 
+def test_normalized_rewards_keep_the_original_dtype():
+    """As SB2 on numpy 1: float32 rewards stay float32 (get_original_reward too); integers become float64."""
+    norm_venv = make_norm_env(n_envs=2, seed=0)
+    norm_venv.reset()
+    _, rewards, _, _ = norm_venv.step(np.zeros((2, 1), dtype=np.float32))
+    assert rewards.dtype == norm_venv.get_original_reward().dtype == np.float32
+    scale = np.sqrt(norm_venv.ret_rms.var + norm_venv.epsilon)
+    np.testing.assert_array_equal(rewards, np.clip(norm_venv.get_original_reward() / np.float32(scale), -10, 10))
+    assert norm_venv.normalize_reward(np.array([1, 1])).dtype == np.float64
+
+
 def test_normalize_external():
     norm_venv = make_norm_env(n_envs=2)
     norm_venv.reset()

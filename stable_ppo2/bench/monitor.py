@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 import gymnasium as gym
 
-from stable_ppo2.common.gym_compat import to_gymnasium
+from stable_ppo2.common.gym_compat import render_env, to_gymnasium
 
 __all__ = ["Monitor", "get_monitor_files", "load_results", "LoadMonitorResultsError", "open_monitor_log"]
 
@@ -37,7 +37,11 @@ def open_monitor_log(filename: str, t_start: float, env_id: Optional[str],
 class Monitor(gym.Wrapper):
     """Gymnasium wrapper that adds ``info["episode"] = {"r", "l", "t"}`` on the step that ends an episode.
 
-    :param env: the environment (gymnasium API, or old gym API which is converted)
+    A Monitor speaks the API of the env it wraps, as SB2's did: around an old-gym-API env (``reset() -> obs``,
+    4-value ``step``) its ``reset``, ``step``, ``seed`` and ``render(mode)`` are the old API too
+    (``old_gym_api`` is True; VecEnvs and ``to_gymnasium`` convert it like any old-API env).
+
+    :param env: the environment (gymnasium API, or old gym API)
     :param filename: where to write the CSV log (a directory, a path ending in ``monitor.csv``, or a prefix that gets
         ``.monitor.csv`` appended); None writes nothing
     :param allow_early_resets: allow ``reset()`` before the episode has ended
@@ -47,10 +51,12 @@ class Monitor(gym.Wrapper):
 
     EXT = "monitor.csv"
     file_handler = None
+    old_gym_api = False
 
     def __init__(self, env: Any, filename: Optional[str], allow_early_resets: bool = True,
                  reset_keywords: Sequence[str] = (), info_keywords: Sequence[str] = ()) -> None:
         super().__init__(to_gymnasium(env))
+        self.old_gym_api = not isinstance(env, gym.Env)
         self.t_start = time.time()
         self.reset_keywords = tuple(reset_keywords)
         self.info_keywords = tuple(info_keywords)
@@ -73,8 +79,10 @@ class Monitor(gym.Wrapper):
         self._ep_return: Any = 0
         self._ep_length = 0
 
-    def reset(self, **kwargs: Any) -> Tuple[Any, Dict[str, Any]]:
-        """Reset the env; only allowed mid-episode if ``allow_early_resets``. All kwargs go to the env's reset."""
+    def reset(self, **kwargs: Any) -> Any:
+        """Reset the env; only allowed mid-episode if ``allow_early_resets``. All kwargs go to the env's reset.
+
+        Returns ``(observation, info)``, or the observation alone with the old gym API."""
         if not self.allow_early_resets and not self.needs_reset:
             raise RuntimeError("Tried to reset an environment before done. If you want to allow early resets, "
                                "wrap your env with Monitor(env, path, allow_early_resets=True)")
@@ -86,10 +94,13 @@ class Monitor(gym.Wrapper):
         self._ep_return = 0
         self._ep_length = 0
         self.needs_reset = False
-        return self.env.reset(**kwargs)
+        observation, info = self.env.reset(**kwargs)
+        return observation if self.old_gym_api else (observation, info)
 
-    def step(self, action: Any) -> Tuple[Any, Any, bool, bool, Dict[str, Any]]:
-        """Step the env; when the episode ends, log it and put its summary in ``info["episode"]``."""
+    def step(self, action: Any) -> Tuple[Any, ...]:
+        """Step the env; when the episode ends, log it and put its summary in ``info["episode"]``.
+
+        Returns gymnasium's 5-tuple, or ``(observation, reward, done, info)`` with the old gym API."""
         if self.needs_reset:
             raise RuntimeError("Tried to step environment that needs reset")
         observation, reward, terminated, truncated, info = self.env.step(action)
@@ -98,7 +109,22 @@ class Monitor(gym.Wrapper):
         self.total_steps += 1
         if terminated or truncated:
             self._end_episode(info)
+        if self.old_gym_api:  # the old env's own `done` (its TimeLimit.truncated info split it, see to_gymnasium)
+            return observation, reward, terminated or truncated, info
         return observation, reward, terminated, truncated, info
+
+    def seed(self, seed: Optional[int] = None) -> Any:
+        """Old gym API: seed the wrapped env (gymnasium envs take their seed in ``reset(seed=...)``)."""
+        if not self.old_gym_api:
+            raise AttributeError("seed() is the old gym API; this Monitor wraps a gymnasium env: use reset(seed=...)")
+        return self.env.seed(seed)
+
+    def render(self, mode: Optional[str] = None) -> Any:  # type: ignore[override]
+        """The env's frame: ``render(mode)`` with the old gym API (default ``'human'``); a gymnasium env renders in
+        the mode it was made with (a different ``mode`` is a ValueError, see ``render_env``)."""
+        if self.old_gym_api:
+            return self.env.render(mode=mode)
+        return self.env.render() if mode is None else render_env(self.env, mode)
 
     def _end_episode(self, info: Dict[str, Any]) -> None:
         self.needs_reset = True

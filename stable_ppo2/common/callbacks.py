@@ -198,6 +198,13 @@ class ConvertCallback(BaseCallback):
         super().__init__(verbose)
         self.callback = callback
 
+    def _on_training_start(self) -> None:
+        # SB2 before 2.10 kept the episode statistics in a local of learn(); functions of that time read
+        # locals_['ep_info_buf'] (SB2's own test_lstm_train does)
+        episodes = getattr(self.model, "ep_info_buf", None)
+        if episodes is not None:
+            self.locals.setdefault("ep_info_buf", episodes)
+
     def _on_step(self) -> bool:
         if self.callback is not None:
             return _keep_training(self.callback(self.locals, self.globals))

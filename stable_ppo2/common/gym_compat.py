@@ -66,7 +66,7 @@ class LegacyEnvAdapter(gymnasium.Env):
         self.metadata = getattr(env, "metadata", {})
         self.spec = _convert_spec(getattr(env, "spec", None))
         # Old-API envs take the render mode per call; new-API ones fix it at construction.
-        self.render_takes_mode = not hasattr(env, "render_mode")
+        self.render_takes_mode = getattr(env, "old_gym_api", False) or not hasattr(env, "render_mode")
         self.render_mode = getattr(env, "render_mode", None)
         # A 2-tuple whose second item is a dict is a new-API reset, unless such a pair is a valid observation.
         obs_space = self.observation_space
@@ -117,6 +117,8 @@ class LegacyEnvAdapter(gymnasium.Env):
         # `env` and dunders are never forwarded: they are missing only while unpickling.
         if name == "env" or name.startswith("__"):
             raise AttributeError(name)
+        if isinstance(self.env, gymnasium.Env):  # a gymnasium wrapper speaking the old API (Monitor): its chain
+            return self.env.get_wrapper_attr(name)
         return getattr(self.env, name)
 
     def __repr__(self) -> str:
@@ -124,8 +126,11 @@ class LegacyEnvAdapter(gymnasium.Env):
 
 
 def to_gymnasium(env: Any) -> gymnasium.Env:
-    """Return ``env`` unchanged if it is a ``gymnasium.Env``, else wrapped in a :class:`LegacyEnvAdapter`."""
-    if isinstance(env, gymnasium.Env):
+    """Return ``env`` unchanged if it is a ``gymnasium.Env``, else wrapped in a :class:`LegacyEnvAdapter`.
+
+    A gymnasium wrapper that presents an old-API env through the old API (a ``Monitor`` around one: its
+    ``old_gym_api`` is True) is wrapped too."""
+    if isinstance(env, gymnasium.Env) and not getattr(env, "old_gym_api", False):
         return env
     return LegacyEnvAdapter(env)
 

@@ -3,9 +3,11 @@
 ``import stable_ppo2.legacy`` (or :func:`install`) makes ``stable_baselines`` and every
 ``stable_baselines.X`` import resolve to ``stable_ppo2.X``: the *same* module objects, so
 ``isinstance`` checks hold and pickles naming ``stable_baselines.common.policies.MlpPolicy`` load
-our class. SB2's other algorithms (A2C, DQN, SAC, ...) raise an ImportError saying that
-stable_ppo2 ports PPO2 only. SB2-era env ids that gymnasium retired (``Pendulum-v0``,
-``LunarLander-v2``, ...) are registered with gymnasium as aliases of their successors.
+our class. SB2's other algorithms (A2C, DQN, SAC, ...) are placeholders that import and can be
+subclassed but raise, when used, an error saying that stable_ppo2 ports PPO2 only (:mod:`.unported`).
+``stable-ppo2 legacy enable`` makes all this work without the runner (:mod:`.hook`). SB2-era env ids
+that gymnasium retired (``Pendulum-v0``, ``LunarLander-v2``, ...) are registered with gymnasium as
+aliases of their successors.
 
 ``python -m stable_ppo2.legacy SCRIPT [ARGS...]`` runs a legacy script as if it were run directly
 (``__name__ == "__main__"``, ``sys.argv == [SCRIPT, ARGS...]``, the script's folder first on
@@ -47,13 +49,17 @@ _GYM_PACKAGE = "stable_ppo2.legacy.gym"
 # gym submodules that are gymnasium's own (same API then and now).
 _GYM_TO_GYMNASIUM = ("spaces", "error", "logger")
 _BOOTSTRAP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_bootstrap")
+# Put on sys.path by the opt-in startup hook (``stable-ppo2 legacy enable``, see ``hook``).
+_HOOK_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_hook")
+_STAND_IN_DIRS = (_BOOTSTRAP_DIR, _HOOK_DIR)
 # Set by the runner for the processes a legacy script starts (read by the bootstrap packages).
 _ENV_ALIAS = "STABLE_PPO2_LEGACY"
 _ENV_GYM = "STABLE_PPO2_LEGACY_GYM"
 
 
 def _sb2_target(fullname: str) -> str:
-    """``stable_baselines.X`` -> ``stable_ppo2.X``; raises ImportError for SB2's other algorithms."""
+    """``stable_baselines.X`` -> ``stable_ppo2.X``; raises ImportError for SB2's other algorithms' scripts
+    (their library modules are placeholders, see :mod:`stable_ppo2.legacy.unported`)."""
     if fullname == _SB2:
         return _ALIAS_PACKAGE
     rest = fullname[len(_SB2) + 1:]
@@ -62,6 +68,23 @@ def _sb2_target(fullname: str) -> str:
         algo = next(name for name, module in RETIRED_ALGORITHMS.items() if module == head)
         raise ImportError(PPO2_ONLY_MESSAGE.format(what=f"the module {fullname}", algo=algo), name=fullname)
     return "stable_ppo2." + rest
+
+
+class _PlaceholderLoader(importlib.abc.Loader):
+    """Makes the placeholder module ``stable_baselines.<module>`` of an algorithm stable_ppo2 does not port."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def create_module(self, spec):
+        from stable_ppo2.legacy import unported
+
+        return unported.make_module(self.module)
+
+    def exec_module(self, module) -> None:
+        from stable_ppo2.legacy import unported
+
+        unported.fill_module(module, self.module)
 
 
 def _gym_target(fullname: str) -> str:
@@ -76,8 +99,9 @@ def _gym_target(fullname: str) -> str:
 class _AliasLoader(importlib.abc.Loader):
     """Hands out the already-imported target module itself, leaving its own ``__spec__`` in place."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, sb2_module: Optional[str] = None) -> None:
         self.target = target
+        self.sb2_module = sb2_module
         self._target_spec = None
 
     def create_module(self, spec):
@@ -89,6 +113,10 @@ class _AliasLoader(importlib.abc.Loader):
         # The import system stamped the alias spec on the module; the module keeps its real identity.
         if self._target_spec is not None:
             module.__spec__ = self._target_spec
+        if self.sb2_module is not None:  # SB2 names of other algorithms that this module had (gail.GAIL)
+            from stable_ppo2.legacy import unported
+
+            unported.add_missing_names(module, self.sb2_module)
 
 
 class AliasFinder(importlib.abc.MetaPathFinder):
@@ -105,6 +133,9 @@ class AliasFinder(importlib.abc.MetaPathFinder):
         return None
 
     def find_spec(self, fullname, path=None, target=None):
+        placeholder = self._placeholder(fullname)
+        if placeholder is not None:
+            return placeholder
         target_name = self._target(fullname)
         if target_name is None:
             return None
@@ -119,8 +150,29 @@ class AliasFinder(importlib.abc.MetaPathFinder):
                     "wrappers; see docs/legacy.md")
             raise ModuleNotFoundError(f"No module named {fullname!r}: the legacy alias maps it to {target_name!r}, "
                                       f"which does not exist ({what})", name=fullname)
-        return importlib.util.spec_from_loader(fullname, _AliasLoader(target_name),
+        sb2_module = fullname[len(_SB2) + 1:] if fullname.startswith(_SB2 + ".") else None
+        return importlib.util.spec_from_loader(fullname, _AliasLoader(target_name, sb2_module),
                                                is_package=found.submodule_search_locations is not None)
+
+    @staticmethod
+    def _placeholder(fullname: str):
+        """The spec of a placeholder module of SB2's other algorithms (one stable_ppo2 does not have), or None."""
+        if not fullname.startswith(_SB2 + "."):
+            return None
+        from stable_ppo2.legacy import unported
+
+        module = fullname[len(_SB2) + 1:]
+        if not unported.is_unported_module(module) or _has_module("stable_ppo2." + module):
+            return None
+        return importlib.util.spec_from_loader(fullname, _PlaceholderLoader(module),
+                                               is_package=unported.is_package(module))
+
+
+def _has_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 _finder: Optional[AliasFinder] = None
@@ -140,7 +192,7 @@ def _is_ours(module) -> bool:
     if getattr(module, "__name__", None) in (_ALIAS_PACKAGE, _GYM_PACKAGE):
         return True
     module_file = getattr(module, "__file__", None) or ""
-    return os.path.abspath(module_file).startswith(_BOOTSTRAP_DIR + os.sep)
+    return os.path.abspath(module_file).startswith(tuple(folder + os.sep for folder in _STAND_IN_DIRS))
 
 
 def is_installed() -> bool:
@@ -193,8 +245,13 @@ def gym_installed() -> bool:
     module = sys.modules.get(_GYM)
     if module is not None:
         return not _is_ours(module)
-    search_path = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) != _BOOTSTRAP_DIR]
-    return importlib.machinery.PathFinder.find_spec(_GYM, search_path) is not None
+    return real_package_installed(_GYM)
+
+
+def real_package_installed(name: str) -> bool:
+    """True when a package ``name`` other than our stand-ins (``_bootstrap``, ``_hook``) is on ``sys.path``."""
+    search_path = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) not in _STAND_IN_DIRS]
+    return importlib.machinery.PathFinder.find_spec(name, search_path) is not None
 
 
 _previous_maker = None

@@ -20,8 +20,10 @@ class DummyVecEnv(VecEnv):
     """
 
     def __init__(self, env_fns: Sequence[Callable[[], Any]]) -> None:
-        self.envs: List[gymnasium.Env] = [to_gymnasium(fn()) for fn in env_fns]
-        env = self.envs[0]
+        #: the envs as ``env_fns`` built them (old-API envs too, as in SB2); stepped through ``gym_envs``
+        self.envs: List[Any] = [fn() for fn in env_fns]
+        self.gym_envs: List[gymnasium.Env] = [to_gymnasium(env) for env in self.envs]
+        env = self.gym_envs[0]
         VecEnv.__init__(self, len(env_fns), env.observation_space, env.action_space)
         self.keys, shapes, dtypes = obs_space_info(env.observation_space)
         self.buf_obs = OrderedDict(
@@ -32,7 +34,7 @@ class DummyVecEnv(VecEnv):
         self.buf_infos: List[dict] = [{} for _ in range(self.num_envs)]
         self.actions: Any = None
         self.metadata = env.metadata
-        self._drivers = [AutoResetEnv(env) for env in self.envs]
+        self._drivers = [AutoResetEnv(env) for env in self.gym_envs]
         # Plain (non Dict/Tuple) observations skip the dict machinery in the step loop.
         self._flat_buf: Optional[np.ndarray] = self.buf_obs[None] if self.keys == [None] else None
 
@@ -61,16 +63,16 @@ class DummyVecEnv(VecEnv):
         return [driver.seed(None if seed is None else seed + i) for i, driver in enumerate(self._drivers)]
 
     def close(self) -> None:
-        for env in self.envs:
+        for env in self.gym_envs:
             env.close()
 
     def get_images(self) -> Sequence[np.ndarray]:
-        return [render_env(env, "rgb_array") for env in self.envs]
+        return [render_env(env, "rgb_array") for env in self.gym_envs]
 
     def render(self, mode: str = "human") -> Optional[np.ndarray]:
         """With one env: that env's ``render`` in ``mode``; with several: the tiled images (see VecEnv.render)."""
         if self.num_envs == 1:
-            return render_env(self.envs[0], mode)
+            return render_env(self.gym_envs[0], mode)
         return super().render(mode=mode)
 
     def _save_obs(self, env_idx: int, obs: Any) -> None:
@@ -95,4 +97,4 @@ class DummyVecEnv(VecEnv):
         ]
 
     def _get_target_envs(self, indices: Indices) -> List[gymnasium.Env]:
-        return [self.envs[i] for i in self._get_indices(indices)]
+        return [self.gym_envs[i] for i in self._get_indices(indices)]

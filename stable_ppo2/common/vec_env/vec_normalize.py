@@ -109,9 +109,16 @@ class VecNormalize(VecEnvWrapper):
         return obs
 
     def normalize_reward(self, reward: np.ndarray) -> np.ndarray:
-        """Rewards divided by the running return std and clipped to ``[-clip_reward, clip_reward]``."""
+        """Rewards divided by the running return std and clipped to ``[-clip_reward, clip_reward]``.
+
+        Float rewards keep their dtype (float32 from the VecEnvs, like ``get_original_reward()``): SB2 ran on
+        numpy 1, where an array divided by the scalar statistics kept the array's float dtype."""
         if self.norm_reward:
-            reward = np.clip(reward / np.sqrt(self.ret_rms.var + self.epsilon), -self.clip_reward, self.clip_reward)
+            reward = np.asarray(reward)
+            scale = np.sqrt(self.ret_rms.var + self.epsilon)
+            if np.issubdtype(reward.dtype, np.floating):
+                scale = np.asarray(scale, dtype=reward.dtype)
+            reward = np.clip(reward / scale, -self.clip_reward, self.clip_reward)
         return reward
 
     def get_original_obs(self) -> np.ndarray:

@@ -16,7 +16,10 @@ from gymnasium.envs.registration import EnvSpec, load_env_creator
 from stable_ppo2.common.gym_compat import to_gymnasium
 from stable_ppo2.legacy.gym.core import OldApiEnv
 
-__all__ = ["EnvSpec", "make", "register", "registry", "spec", "resolve_id"]
+__all__ = ["EnvSpec", "make", "register", "registry", "spec", "resolve_id", "load"]
+
+#: gym 0.x's ``load("module:attr")`` (the RL zoo imports it): the object an entry point names
+load = load_env_creator
 
 
 def resolve_id(env_id: str) -> str:

@@ -1,0 +1,5 @@
+"""``import gym`` with the legacy startup hook on: stable_ppo2's stand-in (see ``_hook/__init__.py``)."""
+if __name__ == "gym":  # found on sys.path, not imported as stable_ppo2.legacy._hook.gym
+    from stable_ppo2.legacy.hook import stand_in
+
+    stand_in(__name__)
