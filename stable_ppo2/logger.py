@@ -409,7 +409,10 @@ def reset() -> None:
 
 
 class ScopedConfigure:
-    """``with ScopedConfigure(folder, format_strs):`` configures a logger for the block, then restores the previous one."""
+    """``with ScopedConfigure(folder, format_strs):`` configures a logger for the block.
+
+    The previous logger is restored when the block ends.
+    """
 
     def __init__(self, folder: Optional[str] = None, format_strs: Optional[Sequence[str]] = None) -> None:
         self.dir = folder

@@ -20,8 +20,14 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from stable_ppo2.plotting import (NothingToPlot, _figure, _timesteps_axis, episode_returns, evaluation_returns,
-                                  rolling_mean)
+from stable_ppo2.plotting import (
+    NothingToPlot,
+    _figure,
+    _timesteps_axis,
+    episode_returns,
+    evaluation_returns,
+    rolling_mean,
+)
 
 BOOTSTRAP_SAMPLES = 2000
 CURVE_POINTS = 100

@@ -7,17 +7,27 @@ import os
 import subprocess
 import sys
 
+import ale_py  # noqa: E402,F401  (the tests extra installs the Atari dependencies)
+import cv2  # noqa: E402
 import gymnasium
 import numpy as np
 import pytest
 
-import ale_py  # noqa: E402,F401  (the tests extra installs the Atari dependencies)
-import cv2  # noqa: E402
-
 from stable_ppo2 import logger  # noqa: E402
-from stable_ppo2.common.atari_wrappers import (ClipRewardEnv, EpisodicLifeEnv, FireResetEnv, FrameStack,  # noqa: E402
-                                               LazyFrames, MaxAndSkipEnv, NoopResetEnv, ScaledFloatFrame,
-                                               WarpFrame, make_atari, register_ale_envs, wrap_deepmind)
+from stable_ppo2.common.atari_wrappers import (  # noqa: E402
+    ClipRewardEnv,
+    EpisodicLifeEnv,
+    FireResetEnv,
+    FrameStack,
+    LazyFrames,
+    MaxAndSkipEnv,
+    NoopResetEnv,
+    ScaledFloatFrame,
+    WarpFrame,
+    make_atari,
+    register_ale_envs,
+    wrap_deepmind,
+)
 from stable_ppo2.common.cmd_util import make_atari_env  # noqa: E402
 from stable_ppo2.common.vec_env import DummyVecEnv, SubprocVecEnv, VecFrameStack  # noqa: E402
 from tests.helpers import run_training_script  # noqa: E402

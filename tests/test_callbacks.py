@@ -14,9 +14,16 @@ import numpy as np
 import pytest
 
 from stable_ppo2 import logger
-from stable_ppo2.common.callbacks import (BaseCallback, CallbackList, CheckpointCallback, ConvertCallback,
-                                          EvalCallback, EventCallback, EveryNTimesteps,
-                                          StopTrainingOnRewardThreshold)
+from stable_ppo2.common.callbacks import (
+    BaseCallback,
+    CallbackList,
+    CheckpointCallback,
+    ConvertCallback,
+    EvalCallback,
+    EventCallback,
+    EveryNTimesteps,
+    StopTrainingOnRewardThreshold,
+)
 from stable_ppo2.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
 HOOKS = ["training_start", "rollout_start", "step", "rollout_end", "training_end"]

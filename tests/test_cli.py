@@ -18,8 +18,16 @@ from stable_ppo2 import cli
 from stable_ppo2.common.schedules import LinearFn
 from stable_ppo2.zoo import envs as zoo_envs
 from stable_ppo2.zoo.envs import EnvError, check_env_id, gymnasium_id
-from stable_ppo2.zoo.hyperparams import (ZOO_FILE, HyperparamsError, load_setting, make_train_config,
-                                         parse_normalize, parse_policy_kwargs, parse_schedule, resolve_policy_kwargs)
+from stable_ppo2.zoo.hyperparams import (
+    ZOO_FILE,
+    HyperparamsError,
+    load_setting,
+    make_train_config,
+    parse_normalize,
+    parse_policy_kwargs,
+    parse_schedule,
+    resolve_policy_kwargs,
+)
 from stable_ppo2.zoo.normalization import find_statistics, load_running_mean_std
 from tests.helpers import SB2_ZOO
 
@@ -57,7 +65,8 @@ def assert_one_error_line(err, *fragments):
 # ------------------------------------------------------------------------------------ env ids
 @pytest.mark.parametrize("old, new", [("Pendulum-v0", "Pendulum-v1"), ("LunarLander-v2", "LunarLander-v3"),
                                       ("LunarLanderContinuous-v2", "LunarLanderContinuous-v3"),
-                                      ("BipedalWalker-v2", "BipedalWalker-v3"), ("BipedalWalker-v3", "BipedalWalker-v3"),
+                                      ("BipedalWalker-v2", "BipedalWalker-v3"),
+                                      ("BipedalWalker-v3", "BipedalWalker-v3"),
                                       ("BipedalWalkerHardcore-v3", "BipedalWalkerHardcore-v3"),
                                       ("HalfCheetah-v2", "HalfCheetah-v5"), ("MountainCar-v0", "MountainCar-v0"),
                                       ("CartPole-v1", "CartPole-v1"), ("NoSuchEnv-v0", "NoSuchEnv-v0")])

@@ -22,7 +22,8 @@ def test_tune_prunes_continues_and_its_yaml_trains(tmp_path, capsys):
     assert code == 0, err
     assert "5 trial(s) done, 2 to run" in out
     study = optuna.load_study(study_name="ppo2-CartPole-v1", storage=storage)
-    finished = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+    done_states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    finished = [t for t in study.trials if t.state in done_states]
     assert len(finished) == 7 and study.trials[5].state == optuna.trial.TrialState.FAIL
 
     best = tmp_path / "out" / "best.yml"

@@ -6,14 +6,16 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from stable_ppo2.common.distributions import (BernoulliProbabilityDistribution,
-                                              BernoulliProbabilityDistributionType,
-                                              CategoricalProbabilityDistribution,
-                                              CategoricalProbabilityDistributionType,
-                                              DiagGaussianProbabilityDistribution,
-                                              DiagGaussianProbabilityDistributionType,
-                                              MultiCategoricalProbabilityDistributionType,
-                                              make_proba_dist_type)
+from stable_ppo2.common.distributions import (
+    BernoulliProbabilityDistribution,
+    BernoulliProbabilityDistributionType,
+    CategoricalProbabilityDistribution,
+    CategoricalProbabilityDistributionType,
+    DiagGaussianProbabilityDistribution,
+    DiagGaussianProbabilityDistributionType,
+    MultiCategoricalProbabilityDistributionType,
+    make_proba_dist_type,
+)
 from stable_ppo2.common.tf_util import tf
 
 N_SAMPLES = 100000
@@ -155,7 +157,8 @@ def test_bernoulli_dtypes():
     np.testing.assert_array_equal(dist.mode().numpy(), [[0.0, 1.0, 1.0]])
     assert pdtype.sample_dtype() == tf.int32
     assert pdtype.param_shape() == [3] and pdtype.sample_shape() == [3]
-    assert pdtype.np_mode(flat).dtype == np.float32 and pdtype.np_sample(flat, np.random.default_rng()).dtype == np.float32
+    assert pdtype.np_mode(flat).dtype == np.float32
+    assert pdtype.np_sample(flat, np.random.default_rng()).dtype == np.float32
     np.testing.assert_array_equal(pdtype.np_mode(flat), [[0.0, 1.0, 1.0]])
     # neglogp accepts int actions as well as float ones
     np.testing.assert_allclose(dist.neglogp(np.array([[0, 1, 1]], np.int32)).numpy(),

@@ -4,6 +4,7 @@ in the info, and count episodes as Monitor does, so that PPO2's ep_info_buf and 
 import json
 import sys
 
+import envpool  # noqa: E402  (in the tests extra)
 import numpy as np
 import pytest
 
@@ -12,8 +13,6 @@ from stable_ppo2.bench import load_results
 from stable_ppo2.common import make_vec_env
 from stable_ppo2.common.vec_env import EnvPoolVecEnv
 from tests.test_cli import assert_one_error_line, run_cli
-
-import envpool  # noqa: E402  (in the tests extra)
 
 
 def _actions(step: int, n_envs: int) -> np.ndarray:

@@ -4,8 +4,12 @@ import numpy as np
 import pytest
 
 from stable_ppo2.common.evaluation import evaluate_policy
-from stable_ppo2.common.identity_env import (IdentityEnv, IdentityEnvBox, IdentityEnvMultiBinary,
-                                             IdentityEnvMultiDiscrete)
+from stable_ppo2.common.identity_env import (
+    IdentityEnv,
+    IdentityEnvBox,
+    IdentityEnvMultiBinary,
+    IdentityEnvMultiDiscrete,
+)
 from stable_ppo2.common.vec_env import DummyVecEnv
 
 

@@ -16,7 +16,7 @@ import pytest
 from gymnasium import spaces
 
 from stable_ppo2 import PPO2, cli
-from stable_ppo2.common.export import INFO_FILE, ExportWarning, export_policy
+from stable_ppo2.common.export import INFO_FILE, ExportWarning
 from stable_ppo2.common.identity_env import IdentityEnv
 from stable_ppo2.common.tf_util import tf
 from stable_ppo2.common.vec_env import DummyVecEnv, VecNormalize

@@ -27,8 +27,7 @@ import pytest
 from gymnasium import spaces
 
 from stable_ppo2 import PPO2
-from stable_ppo2.common.save_util import (ModelDataError, ModelFileError, UnsafeFileError,
-                                          UnsupportedFormatError)
+from stable_ppo2.common.save_util import ModelDataError, ModelFileError, UnsafeFileError, UnsupportedFormatError
 from stable_ppo2.common.schedules import linear_schedule
 from tests.helpers import model_for_spaces
 

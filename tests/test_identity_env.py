@@ -3,8 +3,12 @@ import numpy as np
 import pytest
 from gymnasium.spaces import Box, Discrete, MultiBinary, MultiDiscrete
 
-from stable_ppo2.common.identity_env import (IdentityEnv, IdentityEnvBox, IdentityEnvMultiBinary,
-                                             IdentityEnvMultiDiscrete)
+from stable_ppo2.common.identity_env import (
+    IdentityEnv,
+    IdentityEnvBox,
+    IdentityEnvMultiBinary,
+    IdentityEnvMultiDiscrete,
+)
 
 ENVS = [
     (lambda: IdentityEnv(dim=10, ep_length=7), Discrete),

@@ -10,8 +10,12 @@ import pytest
 from stable_ppo2 import PPO2
 from stable_ppo2.common.cmd_util import make_vec_env
 from stable_ppo2.common.evaluation import evaluate_policy
-from stable_ppo2.common.identity_env import (IdentityEnv, IdentityEnvBox, IdentityEnvMultiBinary,
-                                             IdentityEnvMultiDiscrete)
+from stable_ppo2.common.identity_env import (
+    IdentityEnv,
+    IdentityEnvBox,
+    IdentityEnvMultiBinary,
+    IdentityEnvMultiDiscrete,
+)
 from stable_ppo2.common.schedules import linear_schedule
 from stable_ppo2.common.tf_util import tf
 from stable_ppo2.common.vec_env import DummyVecEnv, VecNormalize

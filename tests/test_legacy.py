@@ -383,7 +383,6 @@ def test_env_ids_are_gymnasiums_again_after_uninstall(legacy_gym):
 
 def test_tf1_style_policy_subclasses_and_model_attributes():
     import tensorflow as tf
-
     from stable_baselines import PPO2
     from stable_baselines.common.policies import FeedForwardPolicy, LstmPolicy
 
@@ -415,7 +414,6 @@ def test_tf1_style_policy_subclasses_and_model_attributes():
 def test_docs_replacement_of_the_tf1_actor_critic_policy():
     """docs/legacy.md: SB2's raw-TF1 ActorCriticPolicy example rewritten with extract_features."""
     import tensorflow as tf
-
     from stable_baselines import PPO2
     from stable_baselines.common.policies import ActorCriticPolicy, nature_cnn
     from stable_baselines.common.tf_layers import linear

@@ -8,8 +8,18 @@ import numpy as np
 import pytest
 
 from stable_ppo2 import logger
-from stable_ppo2.logger import (CSVOutputFormat, HumanOutputFormat, JSONOutputFormat, Logger, ScopedConfigure,
-                                _demo, make_output_format, read_csv, read_json, read_tb)
+from stable_ppo2.logger import (
+    CSVOutputFormat,
+    HumanOutputFormat,
+    JSONOutputFormat,
+    Logger,
+    ScopedConfigure,
+    _demo,
+    make_output_format,
+    read_csv,
+    read_json,
+    read_tb,
+)
 
 KEY_VALUES = {
     "test": 1,

@@ -3,8 +3,13 @@ import numpy as np
 import pytest
 from gymnasium.spaces import Box
 
-from stable_ppo2.common.math_util import (discount_with_boundaries, explained_variance, safe_mean, scale_action,
-                                          unscale_action)
+from stable_ppo2.common.math_util import (
+    discount_with_boundaries,
+    explained_variance,
+    safe_mean,
+    scale_action,
+    unscale_action,
+)
 
 
 def test_explained_variance():

@@ -44,7 +44,8 @@ def _crafted(saved, tmp_path, drop=(), **changes) -> str:
     ("__class__", 0, "a method"),
 ])
 def test_an_entry_naming_a_method_or_other_attribute_is_refused(saved, tmp_path, key, value, kind):
-    with pytest.raises(ModelDataError, match=rf"data entry '{key}' names {kind} of PPO2, which a model file never sets"):
+    expected = rf"data entry '{key}' names {kind} of PPO2, which a model file never sets"
+    with pytest.raises(ModelDataError, match=expected):
         PPO2.load(_crafted(saved, tmp_path, **{key: value}))
 
 
@@ -68,7 +69,8 @@ def test_unknown_entries_are_ignored_with_one_warning(saved, tmp_path):
 
 
 @pytest.mark.parametrize("changes, message", [
-    (dict(n_steps=1_000_000_000), rf"n_steps \* n_envs = 1000000000 samples per rollout, more than the {MAX_ROLLOUT_SAMPLES}"),
+    (dict(n_steps=1_000_000_000),
+     rf"n_steps \* n_envs = 1000000000 samples per rollout, more than the {MAX_ROLLOUT_SAMPLES}"),
     (dict(n_envs=2 ** 20, n_steps=2 ** 10), r"n_steps \* n_envs = 1073741824 samples"),
     (dict(policy_kwargs={"net_arch": [1_000_000_000]}),
      rf"policy_kwargs\['net_arch'\]\[0\] = 1000000000 units, wider than the {MAX_LAYER_WIDTH}"),
@@ -76,7 +78,8 @@ def test_unknown_entries_are_ignored_with_one_warning(saved, tmp_path):
      r"policy_kwargs\['net_arch'\]\[1\]\['vf'\]\[1\] = 60000 units after 60000 inputs"),
     (dict(policy_kwargs={"layers": [8, 2 ** 30]}), r"policy_kwargs\['layers'\]\[1\] = 1073741824 units"),
     (dict(policy_kwargs={"n_lstm": 10 ** 9}), r"policy_kwargs\['n_lstm'\] = 1000000000 units"),
-    (dict(policy_kwargs={"net_arch": ["64"]}), r"policy_kwargs\['net_arch'\]\[0\] must be a layer width \(an int\), got '64'"),
+    (dict(policy_kwargs={"net_arch": ["64"]}),
+     r"policy_kwargs\['net_arch'\]\[0\] must be a layer width \(an int\), got '64'"),
 ])
 def test_sizes_that_cannot_be_allocated_are_refused(saved, tmp_path, changes, message):
     with pytest.raises(ModelDataError, match=message):

@@ -56,7 +56,8 @@ def test_run_mujoco_trains_logs_and_saves(tmp_path):
     assert model.learning_rate(0.3) == pytest.approx(3e-4) and model.cliprange(0.3) == pytest.approx(0.2)
     import gymnasium
 
-    stats = VecNormalize.load(str(log_dir / "vec_normalize.pkl"), DummyVecEnv([lambda: gymnasium.make("HalfCheetah-v5")]))
+    venv = DummyVecEnv([lambda: gymnasium.make("HalfCheetah-v5")])
+    stats = VecNormalize.load(str(log_dir / "vec_normalize.pkl"), venv)
     assert stats.obs_rms.count > 4000
     action, _ = model.predict(stats.reset(), deterministic=True)
     assert action.shape == (1, 6) and np.all(np.isfinite(action))

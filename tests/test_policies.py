@@ -15,8 +15,15 @@ from gymnasium import spaces
 from stable_ppo2 import PPO2
 from stable_ppo2.common import policies as policies_module
 from stable_ppo2.common.input import preprocess_obs_np, preprocess_obs_tf
-from stable_ppo2.common.policies import (ActorCriticPolicy, CnnPolicy, FeedForwardPolicy, MlpPolicy,
-                                         get_policy_from_name, nature_cnn, register_policy)
+from stable_ppo2.common.policies import (
+    ActorCriticPolicy,
+    CnnPolicy,
+    FeedForwardPolicy,
+    MlpPolicy,
+    get_policy_from_name,
+    nature_cnn,
+    register_policy,
+)
 from stable_ppo2.common.tf_layers import conv, conv_to_fc, linear
 from stable_ppo2.common.tf_util import tf
 from stable_ppo2.common.vec_env import DummyVecEnv
@@ -338,7 +345,10 @@ def test_legacy_custom_policy_trains_with_sb2_names():
 
 
 def test_legacy_positional_subclass_signature():
-    """Subclasses that spell out SB2's positional signature receive (sess, ob_space, ac_space, n_env, n_steps, n_batch)."""
+    """Subclasses that spell out SB2's positional signature.
+
+    They receive (sess, ob_space, ac_space, n_env, n_steps, n_batch).
+    """
     seen: Dict[str, Any] = {}
 
     class PositionalPolicy(FeedForwardPolicy):

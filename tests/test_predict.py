@@ -9,8 +9,12 @@ from gymnasium import spaces
 
 from stable_ppo2 import PPO2
 from stable_ppo2.common.evaluation import evaluate_policy
-from stable_ppo2.common.identity_env import (IdentityEnv, IdentityEnvBox, IdentityEnvMultiBinary,
-                                             IdentityEnvMultiDiscrete)
+from stable_ppo2.common.identity_env import (
+    IdentityEnv,
+    IdentityEnvBox,
+    IdentityEnvMultiBinary,
+    IdentityEnvMultiDiscrete,
+)
 from stable_ppo2.common.tf_util import tf
 from stable_ppo2.common.vec_env import DummyVecEnv
 from tests.helpers import model_for_spaces

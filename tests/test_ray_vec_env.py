@@ -16,6 +16,7 @@ from collections import OrderedDict
 import gymnasium as gym
 import numpy as np
 import pytest
+import ray  # noqa: E402  (in the tests extra)
 from gymnasium import spaces
 
 from stable_ppo2 import PPO2
@@ -25,8 +26,6 @@ from stable_ppo2.common.vec_env import DummyVecEnv, RayVecEnv
 from stable_ppo2.common.vec_env.subproc_vec_env import WorkerDiedError
 from tests.helpers import parent_pid, process_alive, wait_until
 from tests.test_vec_envs import CustomGymEnv, FailingEnv, StepCountEnv
-
-import ray  # noqa: E402  (in the tests extra)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RAY_CLI = [sys.executable, "-m", "ray.scripts.scripts"]

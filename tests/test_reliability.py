@@ -24,10 +24,10 @@ from gymnasium import spaces
 
 from stable_ppo2 import PPO2
 from stable_ppo2.common.callbacks import BaseCallback, latest_checkpoint
-from stable_ppo2.common.save_util import (FORMAT_VERSION, ModelDataError, ModelFileError, UnsupportedFormatError)
+from stable_ppo2.common.save_util import FORMAT_VERSION, ModelDataError, ModelFileError, UnsupportedFormatError
 from stable_ppo2.common.vec_env import DummyVecEnv, VecCheckNan
-from tests.test_nan_updates import RewardTurnsNan
 from tests.helpers import FIXTURES, model_for_spaces
+from tests.test_nan_updates import RewardTurnsNan
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CARTPOLE_OBS = gym.make("CartPole-v1").observation_space
@@ -58,12 +58,15 @@ def cartpole(n_envs=1):
     (CARTPOLE_OBS, np.zeros(4, np.complex64), r"dtype complex64"),
     (CARTPOLE_OBS, np.zeros(5), r"Unexpected observation shape \(5,\) .*\(4,\) or \(n_env, 4\)"),
     (CARTPOLE_OBS, np.zeros((2, 3)), r"Unexpected observation shape \(2, 3\)"),
-    (spaces.Discrete(5), 5, r"observations outside the Discrete\(5\) space: got \[5\], expected whole numbers in \[0, 5\)"),
+    (spaces.Discrete(5), 5,
+     r"observations outside the Discrete\(5\) space: got \[5\], expected whole numbers in \[0, 5\)"),
     (spaces.Discrete(5), np.array([0, -1]), r"outside the Discrete\(5\) space: got \[-1\]"),
     (spaces.Discrete(5), 1.5, r"observations for the Discrete\(5\) space must be whole numbers; got \[1.5\]"),
     (spaces.Discrete(5), np.array([[1, 2]]), r"Unexpected observation shape \(1, 2\) for Discrete"),
-    (spaces.MultiDiscrete([3, 4]), np.array([2, 4]), r"outside the MultiDiscrete\(\[3 4\]\) space: got \[4\], .*\[0, \[3, 4\]\)"),
-    (spaces.MultiBinary(3), np.array([0, 1, 2]), r"outside the MultiBinary\(3\) space: got \[2\], expected whole numbers in \[0, 2\)"),
+    (spaces.MultiDiscrete([3, 4]), np.array([2, 4]),
+     r"outside the MultiDiscrete\(\[3 4\]\) space: got \[4\], .*\[0, \[3, 4\]\)"),
+    (spaces.MultiBinary(3), np.array([0, 1, 2]),
+     r"outside the MultiBinary\(3\) space: got \[2\], expected whole numbers in \[0, 2\)"),
 ], ids=["strings", "string-list", "objects", "dict", "ragged", "complex", "box-shape", "box-batch-shape",
         "discrete-high", "discrete-negative", "discrete-fraction", "discrete-shape", "multidiscrete", "multibinary"])
 def test_bad_observations_give_a_clear_error(space, bad, expected):
@@ -93,7 +96,8 @@ BOX2 = spaces.Box(-1.0, 1.0, (2,), np.float32)
     (spaces.Discrete(3), "1", r"needs numeric actions; got an array of dtype <U1"),
     (spaces.Discrete(3), [0, 1], r"batch sizes differ for actions and observations \(2 actions, 1 observations\)"),
     (spaces.MultiDiscrete([2, 3]), [1, 3], r"actions outside the MultiDiscrete\(\[2 3\]\) space: got \[3\]"),
-    (spaces.MultiDiscrete([2, 3]), [1, 1, 1], r"actions of shape \(3,\) do not fit .*expected \(2,\) for one observation"),
+    (spaces.MultiDiscrete([2, 3]), [1, 1, 1],
+     r"actions of shape \(3,\) do not fit .*expected \(2,\) for one observation"),
     (spaces.MultiBinary(2), [1, 2], r"actions outside the MultiBinary\(2\) space: got \[2\]"),
     (spaces.MultiBinary(2), [1], r"actions of shape \(1,\) do not fit the action space MultiBinary\(2\)"),
     (BOX2, [0.1, 0.2, 0.3], r"actions of shape \(3,\) do not fit the action space Box.*expected \(2,\)"),
@@ -112,7 +116,8 @@ def test_valid_actions_still_pass():
     obs = np.zeros((2, 4), np.float32)
     assert tiny_model(CARTPOLE_OBS, spaces.Discrete(3)).action_probability(obs, actions=[0, 2]).shape == (2, 1)
     assert tiny_model(CARTPOLE_OBS, spaces.Discrete(3)).action_probability(obs, actions=[0.0, 2.0]).shape == (2, 1)
-    assert tiny_model(CARTPOLE_OBS, spaces.MultiBinary(2)).action_probability(obs, actions=[[0, 1], [1, 1]]).shape == (2, 1)
+    model = tiny_model(CARTPOLE_OBS, spaces.MultiBinary(2))
+    assert model.action_probability(obs, actions=[[0, 1], [1, 1]]).shape == (2, 1)
     # Box: one action broadcast over the batch (SB2), values outside the bounds have a density
     assert tiny_model(CARTPOLE_OBS, BOX2).action_probability(obs, actions=[5.0, -5.0], logp=True).shape == (2, 1)
 
@@ -181,8 +186,9 @@ def test_schedules_are_checked_at_each_update():
     model = tiny_model(CARTPOLE_OBS, spaces.Discrete(2))
     model.set_env(cartpole())
     model.learning_rate = lambda frac: -1.0
-    with pytest.raises(ValueError, match=r"The learning_rate schedule returned -1.0 at update 1 \(progress remaining 1\); "
-                                         r"expected a finite number >= 0"):
+    expected = (r"The learning_rate schedule returned -1.0 at update 1 \(progress remaining 1\); "
+                r"expected a finite number >= 0")
+    with pytest.raises(ValueError, match=expected):
         model.learn(32)
     assert model.num_timesteps == 0  # nothing ran
     model.learning_rate = 2.5e-4
@@ -552,7 +558,8 @@ def test_our_files_record_their_format_and_sb2_files_load_without_one(saved, tmp
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         PPO2.load(sb2_file)
-    newer_minor = _zip(entries, json.dumps({"stable_ppo2_format": f"{FORMAT_VERSION[0]}.{FORMAT_VERSION[1] + 7}"}).encode())
+    newer_version = f"{FORMAT_VERSION[0]}.{FORMAT_VERSION[1] + 7}"
+    newer_minor = _zip(entries, json.dumps({"stable_ppo2_format": newer_version}).encode())
     PPO2.load(io.BytesIO(newer_minor))  # a newer minor version only adds things: it loads
     foreign_comment = _zip(entries, b"made by some zip tool")
     PPO2.load(io.BytesIO(foreign_comment))

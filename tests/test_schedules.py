@@ -4,8 +4,16 @@ import pickle
 import numpy as np
 import pytest
 
-from stable_ppo2.common.schedules import (ConstantSchedule, ConstFn, LinearSchedule, PiecewiseSchedule, constfn,
-                                          get_schedule_fn, linear_interpolation, linear_schedule)
+from stable_ppo2.common.schedules import (
+    ConstantSchedule,
+    ConstFn,
+    LinearSchedule,
+    PiecewiseSchedule,
+    constfn,
+    get_schedule_fn,
+    linear_interpolation,
+    linear_schedule,
+)
 
 
 def test_piecewise_schedule():

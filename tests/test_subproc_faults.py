@@ -18,8 +18,7 @@ import numpy as np
 import pytest
 
 from stable_ppo2.common.callbacks import BaseCallback
-from stable_ppo2.common.vec_env import SubprocVecEnv
-from stable_ppo2.common.vec_env import subproc_vec_env
+from stable_ppo2.common.vec_env import SubprocVecEnv, subproc_vec_env
 from stable_ppo2.common.vec_env.subproc_vec_env import RemoteTraceback, WorkerDiedError
 from tests.helpers import process_alive, wait_until
 

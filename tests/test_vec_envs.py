@@ -220,7 +220,9 @@ def test_vecenv_single_space(vec_env_class, space):
 
 @pytest.mark.parametrize("vec_env_class", VEC_ENV_CLASSES)
 def test_vecenv_dict_and_tuple_spaces(vec_env_class):
-    dict_space = spaces.Dict(OrderedDict([("img", SPACES["image"]), ("vec", SPACES["continuous"]), ("d", spaces.Discrete(3))]))
+    dict_space = spaces.Dict(
+        OrderedDict([("img", SPACES["image"]), ("vec", SPACES["continuous"]), ("d", spaces.Discrete(3))])
+    )
     tuple_space = spaces.Tuple((SPACES["continuous"], spaces.Discrete(3)))
     for space in (dict_space, tuple_space):
         vec_env = _make_vec_env(vec_env_class, [lambda: CustomGymEnv(space) for _ in range(2)])

@@ -528,4 +528,3 @@ class ActorCriticRLModel(BaseRLModel):
                              seed=seed)
 
 
-from stable_ppo2.common.tensorboard import TensorboardWriter  # noqa: E402,F401  (SB2's import path)

@@ -1,4 +1,5 @@
 """Helpers that build monitored, vectorised environments (SB2's ``common.cmd_util``)."""
+import argparse
 import os
 from typing import Any, Callable, Dict, Optional, Type, Union
 
@@ -138,14 +139,12 @@ def make_atari_env(env_id: str, num_env: int, seed: Optional[int], wrapper_kwarg
     return vec_env
 
 
-def arg_parser() -> "argparse.ArgumentParser":
+def arg_parser() -> argparse.ArgumentParser:
     """An empty ``argparse.ArgumentParser`` that shows defaults in ``--help``."""
-    import argparse
-
     return argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
 
-def atari_arg_parser() -> "argparse.ArgumentParser":
+def atari_arg_parser() -> argparse.ArgumentParser:
     """SB2's parser for ``run_atari``: ``--env BreakoutNoFrameskip-v4 --seed 0 --num-timesteps 10000000``."""
     parser = arg_parser()
     parser.add_argument("--env", help="environment ID", default="BreakoutNoFrameskip-v4")
@@ -154,7 +153,7 @@ def atari_arg_parser() -> "argparse.ArgumentParser":
     return parser
 
 
-def mujoco_arg_parser() -> "argparse.ArgumentParser":
+def mujoco_arg_parser() -> argparse.ArgumentParser:
     """SB2's parser for ``run_mujoco``: ``--env Reacher-v2 --seed 0 --num-timesteps 1000000 [--play]``."""
     parser = arg_parser()
     parser.add_argument("--env", help="environment ID", type=str, default="Reacher-v2")

@@ -14,8 +14,12 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env as gymnasium_check_env
-from gymnasium.utils.passive_env_checker import (check_action_space, check_observation_space,
-                                                 env_reset_passive_checker, env_step_passive_checker)
+from gymnasium.utils.passive_env_checker import (
+    check_action_space,
+    check_observation_space,
+    env_reset_passive_checker,
+    env_step_passive_checker,
+)
 
 from stable_ppo2.common.gym_compat import convert_space, to_gymnasium
 from stable_ppo2.common.input import SUPPORTED_SPACE_NAMES, SUPPORTED_SPACES, is_image_space

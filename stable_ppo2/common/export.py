@@ -228,8 +228,7 @@ def export_policy(model, path: str, format: str = "saved_model", vec_normalize: 
 def load_statistics(found) -> Any:
     """The statistics ``zoo.normalization.find_statistics`` found, without an env: a VecNormalize
     (ours, read safely) or a ``RunningMeanStd`` (the zoo's ``obs_rms.pkl``)."""
-    from stable_ppo2.common.model_files.unpickler import (  # pylint: disable=import-outside-toplevel
-        load_object_from_path, load_running_mean_std)
+    from stable_ppo2.common.model_files.unpickler import load_object_from_path, load_running_mean_std  # pylint: disable=import-outside-toplevel
     from stable_ppo2.common.vec_env import VecNormalize  # pylint: disable=import-outside-toplevel
 
     kind, path = found

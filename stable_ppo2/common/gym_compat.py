@@ -160,7 +160,10 @@ _env_id_maker: Optional[Any] = None
 
 
 def set_env_id_maker(maker: Optional[Any]) -> Optional[Any]:
-    """Make env ids with ``maker(env_id, **kwargs)`` from now on (None: ``gymnasium.make``); returns the previous one."""
+    """Make env ids with ``maker(env_id, **kwargs)`` from now on (None: ``gymnasium.make``).
+
+    Returns the previous maker.
+    """
     global _env_id_maker
     previous, _env_id_maker = _env_id_maker, maker
     return previous

@@ -26,7 +26,9 @@ class RunningMeanStd:
         batch_var = np.var(arr, axis=0)
         self.update_from_moments(batch_mean, batch_var, arr.shape[0])
 
-    def update_from_moments(self, batch_mean: np.ndarray, batch_var: np.ndarray, batch_count: Union[float, int]) -> None:
+    def update_from_moments(
+        self, batch_mean: np.ndarray, batch_var: np.ndarray, batch_count: Union[float, int]
+    ) -> None:
         """Merge a batch given by its mean, variance and size (parallel variance algorithm)."""
         delta = batch_mean - self.mean
         tot_count = self.count + batch_count

@@ -193,8 +193,8 @@ def capture_training_state(model: Any) -> Dict[str, Any]:
     }
     if model._runner is not None and model.get_env() is not None:
         runner = model._runner
-        state["runner"] = {"obs": runner.obs.copy(), "states": None if runner.states is None else np.copy(runner.states),
-                           "dones": np.copy(runner.dones)}
+        states = None if runner.states is None else np.copy(runner.states)
+        state["runner"] = {"obs": runner.obs.copy(), "states": states, "dones": np.copy(runner.dones)}
         state["vec_env"] = _capture_vec_env(model.get_env())
     return state
 

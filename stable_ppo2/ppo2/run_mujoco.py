@@ -9,9 +9,10 @@ The envs are gymnasium's ``mujoco`` ones (``pip install "stable_ppo2[mujoco]"``)
 needed mujoco-py (``-v2``, ``-v3``) and the older ``-v4`` map to the newest version (``Reacher-v2`` ->
 ``Reacher-v5``). The logger writes to ``$OPENAI_LOGDIR`` (else a new ``/tmp/openai-...`` folder) with
 the Monitor file ``monitor.csv``. Unlike SB2's script this one logs each update (``verbose=1``), seeds the
-env (SB2 only set the global seeds) and saves the model at the end, into ``--save-path`` (default ``model.zip`` in the logger's
-folder), with the VecNormalize statistics beside it (``vec_normalize.pkl``). ``--play`` then runs the
-trained policy in a window (needs a display) until interrupted.
+env (SB2 only set the global seeds) and saves the model at the end, into ``--save-path`` (default
+``model.zip`` in the logger's folder), with the VecNormalize statistics beside it
+(``vec_normalize.pkl``). ``--play`` then runs the trained policy in a window (needs a display) until
+interrupted.
 """
 from __future__ import annotations
 

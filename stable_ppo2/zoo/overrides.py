@@ -64,7 +64,8 @@ def apply_overrides(setting: Optional[Dict[str, Any]], source: str, params: Dict
         if not isinstance(base, dict):
             raise HyperparamsError(f"env_kwargs must be a dict, got {merged.get('env_kwargs')!r}")
         merged["env_kwargs"] = {**base, **env_kwargs}
-        sources["env_kwargs"] = "--env-kwargs" if "env_kwargs" not in sources else f"{sources['env_kwargs']} + --env-kwargs"
+        previous = sources.get("env_kwargs")
+        sources["env_kwargs"] = "--env-kwargs" if previous is None else f"{previous} + --env-kwargs"
     for flag, (key, value) in command_line.items():
         if value is not None:
             merged[key] = value

@@ -58,7 +58,10 @@ def sample_ppo2_params(trial: Any, n_envs: int) -> Dict[str, Any]:
 
 
 def nminibatches_for(n_batch: int, batch_size: int) -> int:
-    """Minibatches of about ``batch_size`` samples: the largest divisor of ``n_batch`` up to ``n_batch // batch_size``."""
+    """Minibatches of about ``batch_size`` samples.
+
+    The largest divisor of ``n_batch`` up to ``n_batch // batch_size``.
+    """
     wanted = max(n_batch // batch_size, 1)
     return max(d for d in range(1, wanted + 1) if n_batch % d == 0)
 

@@ -26,10 +26,19 @@ import numpy as np
 from gymnasium import spaces as gym_spaces
 
 from stable_ppo2.common.model_files.atomic import atomic_write
-from stable_ppo2.common.model_files.errors import (FallbackWarning, ModelFileError, UnsafeFileError,
-                                                   UnsupportedFormatError)
-from stable_ppo2.common.model_files.unpickler import (NO_FALLBACK, check_entry, read_pickle, recover_schedule,
-                                                      refused_reason)
+from stable_ppo2.common.model_files.errors import (
+    FallbackWarning,
+    ModelFileError,
+    UnsafeFileError,
+    UnsupportedFormatError,
+)
+from stable_ppo2.common.model_files.unpickler import (
+    NO_FALLBACK,
+    check_entry,
+    read_pickle,
+    recover_schedule,
+    refused_reason,
+)
 
 PathOrFile = Union[str, os.PathLike, IO[bytes]]
 

@@ -41,7 +41,6 @@ from gymnasium import spaces as gym_spaces
 from stable_ppo2.common.model_files.errors import TRUST_HINT, ModelFileError, UnsafeFileError
 from stable_ppo2.common.running_mean_std import RunningMeanStd
 
-
 # ---------------------------------------------------------------------------------- placeholders
 
 

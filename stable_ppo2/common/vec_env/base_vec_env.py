@@ -99,7 +99,9 @@ class VecEnv(ABC):
         """Set attribute ``attr_name`` of the selected environments to ``value``."""
 
     @abstractmethod
-    def env_method(self, method_name: str, *method_args: Any, indices: Indices = None, **method_kwargs: Any) -> List[Any]:
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: Indices = None, **method_kwargs: Any
+    ) -> List[Any]:
         """Call ``method_name(*method_args, **method_kwargs)`` on the selected environments; return their results."""
 
     @abstractmethod
@@ -214,7 +216,9 @@ class VecEnvWrapper(VecEnv):
     def set_attr(self, attr_name: str, value: Any, indices: Indices = None) -> None:
         return self.venv.set_attr(attr_name, value, indices)
 
-    def env_method(self, method_name: str, *method_args: Any, indices: Indices = None, **method_kwargs: Any) -> List[Any]:
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: Indices = None, **method_kwargs: Any
+    ) -> List[Any]:
         return self.venv.env_method(method_name, *method_args, indices=indices, **method_kwargs)
 
     def seed(self, seed: Optional[int] = None) -> List[Optional[int]]:

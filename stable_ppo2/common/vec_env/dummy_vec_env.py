@@ -91,7 +91,9 @@ class DummyVecEnv(VecEnv):
         for env in self._get_target_envs(indices):
             env.set_wrapper_attr(attr_name, value)
 
-    def env_method(self, method_name: str, *method_args: Any, indices: Indices = None, **method_kwargs: Any) -> List[Any]:
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: Indices = None, **method_kwargs: Any
+    ) -> List[Any]:
         return [
             env.get_wrapper_attr(method_name)(*method_args, **method_kwargs) for env in self._get_target_envs(indices)
         ]

@@ -179,7 +179,9 @@ class EnvPoolVecEnv(VecEnv):
         raise AttributeError(f"EnvPoolVecEnv cannot set {attr_name!r}: envpool's envs are C++ objects whose settings "
                              "are fixed when the pool is made (pass them to EnvPoolVecEnv as keyword arguments)")
 
-    def env_method(self, method_name: str, *method_args: Any, indices: Indices = None, **method_kwargs: Any) -> List[Any]:
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: Indices = None, **method_kwargs: Any
+    ) -> List[Any]:
         raise AttributeError(f"EnvPoolVecEnv cannot call {method_name!r}: envpool's envs are C++ objects without "
                              "Python methods (use DummyVecEnv or SubprocVecEnv for envs with custom methods)")
 

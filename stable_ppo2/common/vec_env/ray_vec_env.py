@@ -237,7 +237,9 @@ class RayVecEnv(VecEnv):
     def set_attr(self, attr_name: str, value: Any, indices: Indices = None) -> None:
         self._per_env("set_attr", indices, attr_name, value)
 
-    def env_method(self, method_name: str, *method_args: Any, indices: Indices = None, **method_kwargs: Any) -> List[Any]:
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: Indices = None, **method_kwargs: Any
+    ) -> List[Any]:
         return self._per_env("env_method", indices, method_name, method_args, method_kwargs)
 
     def get_images(self) -> Sequence[np.ndarray]:

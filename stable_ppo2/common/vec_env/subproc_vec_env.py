@@ -14,7 +14,6 @@ from stable_ppo2.common.gym_compat import render_env, to_gymnasium
 from stable_ppo2.common.vec_env.base_vec_env import CloudpickleWrapper, Indices, VecEnv
 from stable_ppo2.common.vec_env.util import AutoResetEnv, stack_obs
 
-
 #: Seconds ``close()`` waits for a worker's pending answer and then for its exit before terminating it.
 CLOSE_TIMEOUT = 5.0
 
@@ -245,7 +244,9 @@ class SubprocVecEnv(VecEnv):
             self._send(index, "set_attr", (attr_name, value))
         self._recv_all(targets)
 
-    def env_method(self, method_name: str, *method_args: Any, indices: Indices = None, **method_kwargs: Any) -> List[Any]:
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: Indices = None, **method_kwargs: Any
+    ) -> List[Any]:
         targets = list(self._get_indices(indices))
         for index in targets:
             self._send(index, "env_method", (method_name, method_args, method_kwargs))

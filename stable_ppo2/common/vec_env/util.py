@@ -17,7 +17,9 @@ def _subspaces(obs_space: spaces.Space) -> Dict[ObsKey, spaces.Space]:
     return OrderedDict([(None, obs_space)])
 
 
-def obs_space_info(obs_space: spaces.Space) -> Tuple[List[ObsKey], Dict[ObsKey, Tuple[int, ...]], Dict[ObsKey, np.dtype]]:
+def obs_space_info(
+    obs_space: spaces.Space,
+) -> Tuple[List[ObsKey], Dict[ObsKey, Tuple[int, ...]], Dict[ObsKey, np.dtype]]:
     """Keys, shapes and dtypes of the arrays that hold an observation of ``obs_space``.
 
     Dict spaces give their keys, Tuple spaces their positions, any other space the single key ``None``.

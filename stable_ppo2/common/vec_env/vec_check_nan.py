@@ -29,7 +29,9 @@ class VecCheckNan(VecEnvWrapper):
     :param check_inf: look for infinities too
     """
 
-    def __init__(self, venv: VecEnv, raise_exception: bool = False, warn_once: bool = True, check_inf: bool = True) -> None:
+    def __init__(
+        self, venv: VecEnv, raise_exception: bool = False, warn_once: bool = True, check_inf: bool = True
+    ) -> None:
         VecEnvWrapper.__init__(self, venv)
         self.raise_exception = raise_exception
         self.warn_once = warn_once

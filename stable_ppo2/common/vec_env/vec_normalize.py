@@ -105,7 +105,8 @@ class VecNormalize(VecEnvWrapper):
     def normalize_obs(self, obs: np.ndarray) -> np.ndarray:
         """Observations standardised by the running statistics and clipped to ``[-clip_obs, clip_obs]``."""
         if self.norm_obs:
-            obs = np.clip((obs - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + self.epsilon), -self.clip_obs, self.clip_obs)
+            scaled = (obs - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + self.epsilon)
+            obs = np.clip(scaled, -self.clip_obs, self.clip_obs)
         return obs
 
     def normalize_reward(self, reward: np.ndarray) -> np.ndarray:

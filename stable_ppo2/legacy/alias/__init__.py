@@ -9,10 +9,11 @@ follows (legacy code compares it); stable_ppo2's own version is ``stable_ppo2_ve
 """
 import importlib
 
-from stable_ppo2 import __version__ as stable_ppo2_version
+from stable_ppo2 import __version__ as _own_version
 from stable_ppo2.legacy import RETIRED_ALGORITHMS
 
 __version__ = "2.10.2"
+stable_ppo2_version = _own_version
 
 _SUBMODULES = ("common", "ppo2", "bench", "logger", "gail", "results_plotter")
 
