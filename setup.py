@@ -14,7 +14,7 @@ setup(
     long_description=LONG_DESCRIPTION,
     long_description_content_type="text/markdown",
     packages=find_packages(include=["stable_ppo2", "stable_ppo2.*"]),
-    package_data={"stable_ppo2.zoo": ["ppo2.yml"]},
+    package_data={"stable_ppo2": ["py.typed"], "stable_ppo2.zoo": ["ppo2.yml"]},
     entry_points={"console_scripts": ["stable-ppo2=stable_ppo2.cli:main"]},
     python_requires=">=3.9",
     install_requires=[
@@ -42,7 +42,9 @@ setup(
                   "opencv-python-headless>=4.8", "gymnasium[mujoco,box2d]>=1.0,<1.5", "imageio-ffmpeg>=0.4",
                   "ray>=2.9", "envpool>=1.2; platform_system != 'Windows'", "optuna>=3.4", "rliable>=1.0",
                   # the legacy startup hook's test runs a notebook in a kernel of a fresh venv
-                  "nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6.0", "jupyter-client>=7.0"],
+                  "nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6.0", "jupyter-client>=7.0",
+                  # CI lints and type-checks the package before the tests
+                  "ruff>=0.6", "mypy>=1.10"],
         "video": ["moviepy>=1.0.3"],
         "tune": ["optuna>=3.4"],
         "plots": ["rliable>=1.0"],
