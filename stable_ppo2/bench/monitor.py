@@ -8,7 +8,7 @@ import json
 import os
 import time
 from glob import glob
-from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
+from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple, cast
 
 import gymnasium as gym
 
@@ -66,7 +66,7 @@ class Monitor(gym.Wrapper):
         else:
             spec = self.env.spec
             self.file_handler, self.logger = open_monitor_log(
-                filename, self.t_start, spec and spec.id, ("r", "l", "t") + self.reset_keywords + self.info_keywords)
+                filename, self.t_start, None if spec is None else spec.id, ("r", "l", "t") + self.reset_keywords + self.info_keywords)
 
         self.allow_early_resets = allow_early_resets
         self.needs_reset = True
@@ -117,13 +117,13 @@ class Monitor(gym.Wrapper):
         """Old gym API: seed the wrapped env (gymnasium envs take their seed in ``reset(seed=...)``)."""
         if not self.old_gym_api:
             raise AttributeError("seed() is the old gym API; this Monitor wraps a gymnasium env: use reset(seed=...)")
-        return self.env.seed(seed)
+        return cast(Any, self.env).seed(seed)  # an old gym env (old_gym_api) has seed()
 
-    def render(self, mode: Optional[str] = None) -> Any:  # type: ignore[override]
+    def render(self, mode: Optional[str] = None) -> Any:
         """The env's frame: ``render(mode)`` with the old gym API (default ``'human'``); a gymnasium env renders in
         the mode it was made with (a different ``mode`` is a ValueError, see ``render_env``)."""
         if self.old_gym_api:
-            return self.env.render(mode=mode)
+            return cast(Any, self.env).render(mode=mode)  # an old gym env renders in the mode asked
         return self.env.render() if mode is None else render_env(self.env, mode)
 
     def _end_episode(self, info: Dict[str, Any]) -> None:
@@ -137,7 +137,7 @@ class Monitor(gym.Wrapper):
         self.episode_lengths.append(ep_length)
         self.episode_times.append(elapsed)
         ep_info.update(self.current_reset_info)
-        if self.logger is not None:
+        if self.logger is not None and self.file_handler is not None:  # both, or neither, are set
             self.logger.writerow(ep_info)
             self.file_handler.flush()
         info["episode"] = ep_info

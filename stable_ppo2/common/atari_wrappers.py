@@ -20,7 +20,7 @@ stay on).
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Dict, List, Optional, SupportsFloat, Tuple
+from typing import Any, Dict, List, Optional, SupportsFloat, Tuple, cast
 
 import gymnasium
 import numpy as np
@@ -41,6 +41,16 @@ __all__ = ["NoopResetEnv", "FireResetEnv", "EpisodicLifeEnv", "MaxAndSkipEnv", "
 
 Obs = Any
 Info = Dict[str, Any]
+
+
+def _ale_env(env: gymnasium.Env) -> Any:
+    """The ALE env under the wrappers (``Any``: its methods, ``ale`` and ``get_action_meanings``, are ale-py's)."""
+    return env.unwrapped
+
+
+def _image_space(env: gymnasium.Env) -> spaces.Box:
+    """The env's image observation space (the wrappers here are for Atari's ``Box`` frames)."""
+    return cast(spaces.Box, env.observation_space)
 
 
 def register_ale_envs() -> None:
@@ -68,7 +78,7 @@ class NoopResetEnv(gymnasium.Wrapper):
         self.noop_max = noop_max
         self.override_num_noops: Optional[int] = None
         self.noop_action = 0
-        meanings = env.unwrapped.get_action_meanings()
+        meanings = _ale_env(env).get_action_meanings()
         if meanings[0] != "NOOP":
             raise ValueError(f"NoopResetEnv needs action 0 to be NOOP, the env's actions are {meanings}")
 
@@ -94,7 +104,7 @@ class FireResetEnv(gymnasium.Wrapper):
 
     def __init__(self, env: gymnasium.Env) -> None:
         super().__init__(env)
-        meanings = env.unwrapped.get_action_meanings()
+        meanings = _ale_env(env).get_action_meanings()
         if len(meanings) < 3 or meanings[1] != "FIRE":
             raise ValueError(f"FireResetEnv needs action 1 to be FIRE and at least 3 actions, the env's "
                              f"actions are {meanings}")
@@ -130,7 +140,7 @@ class EpisodicLifeEnv(gymnasium.Wrapper):
         # check the current lives, make loss of life terminal, then update lives to handle bonus
         # lives; some games (Qbert) stay at lives == 0 for a few frames: only the env's own
         # game over counts then, so that the game is reset once
-        lives = self.env.unwrapped.ale.lives()
+        lives = _ale_env(self.env).ale.lives()
         if 0 < lives < self.lives:
             terminated = True
         self.lives = lives
@@ -144,7 +154,7 @@ class EpisodicLifeEnv(gymnasium.Wrapper):
             obs, _, terminated, truncated, info = self.env.step(0)
             if terminated or truncated:  # the no-op ended the game (SB2 went on stepping a finished env)
                 obs, info = self.env.reset(**kwargs)
-        self.lives = self.env.unwrapped.ale.lives()
+        self.lives = _ale_env(self.env).ale.lives()
         return obs, info
 
 
@@ -159,7 +169,8 @@ class MaxAndSkipEnv(gymnasium.Wrapper):
     def __init__(self, env: gymnasium.Env, skip: int = 4) -> None:
         super().__init__(env)
         # the two most recent raw frames, for max-pooling over time
-        self._obs_buffer = np.zeros((2,) + env.observation_space.shape, dtype=env.observation_space.dtype)
+        frame_space = _image_space(env)
+        self._obs_buffer = np.zeros((2,) + frame_space.shape, dtype=frame_space.dtype)
         self._skip = skip
 
     def step(self, action: Any) -> Tuple[Obs, SupportsFloat, bool, bool, Info]:
@@ -191,7 +202,7 @@ class ClipRewardEnv(gymnasium.RewardWrapper):
         super().__init__(env)
 
     def reward(self, reward: SupportsFloat) -> float:
-        return float(np.sign(reward))
+        return float(np.sign(float(reward)))
 
 
 class WarpFrame(gymnasium.ObservationWrapper):
@@ -207,7 +218,7 @@ class WarpFrame(gymnasium.ObservationWrapper):
         self.width = width
         self.height = height
         self.observation_space = spaces.Box(low=0, high=255, shape=(self.height, self.width, 1),
-                                            dtype=env.observation_space.dtype)
+                                            dtype=_image_space(env).dtype)
 
     def observation(self, frame: np.ndarray) -> np.ndarray:
         frame = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
@@ -241,6 +252,7 @@ class LazyFrames:
 
     def _force(self) -> np.ndarray:
         if self._out is None:
+            assert self._frames is not None  # the frames are dropped only once ``_out`` holds them
             self._out = np.concatenate(self._frames, axis=2)
             self._frames = None
         return self._out
@@ -274,9 +286,10 @@ class FrameStack(gymnasium.Wrapper):
         super().__init__(env)
         self.n_frames = n_frames
         self.frames: deque = deque([], maxlen=n_frames)
-        shp = env.observation_space.shape
+        frame_space = _image_space(env)
+        shp = frame_space.shape
         self.observation_space = spaces.Box(low=0, high=255, shape=(shp[0], shp[1], shp[2] * n_frames),
-                                            dtype=env.observation_space.dtype)
+                                            dtype=frame_space.dtype)
 
     def reset(self, **kwargs: Any) -> Tuple[LazyFrames, Info]:
         obs, info = self.env.reset(**kwargs)
@@ -306,7 +319,7 @@ def make_atari(env_id: str, **kwargs: Any) -> gymnasium.Env:
         kwargs.setdefault("frameskip", 1)
     env = gymnasium.make(env_id, **kwargs)
     frameskip = getattr(env.unwrapped, "_frameskip", None)
-    if "NoFrameskip" not in env.spec.id and frameskip != 1:
+    if "NoFrameskip" not in env_id and frameskip != 1:
         env.close()
         raise ValueError(f"make_atari needs an env without frame skip (a NoFrameskip id, or ALE/... with "
                          f"frameskip=1); {env_id} skips {frameskip} frames")
@@ -327,7 +340,7 @@ def wrap_deepmind(env: gymnasium.Env, episode_life: bool = True, clip_rewards: b
     """
     if episode_life:
         env = EpisodicLifeEnv(env)
-    if "FIRE" in env.unwrapped.get_action_meanings():
+    if "FIRE" in _ale_env(env).get_action_meanings():
         env = FireResetEnv(env)
     env = WarpFrame(env)
     if scale:

@@ -154,7 +154,8 @@ def _deserialize_entry(key: str, serialized: Any, trust: bool, file_name: str, d
 
 def params_to_bytes(params: Dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **params)
+    # numpy's stub has an ``allow_pickle: bool`` keyword too, which mypy matches against the arrays
+    np.savez(buffer, **params)  # type: ignore[arg-type]
     return buffer.getvalue()
 
 
@@ -304,12 +305,13 @@ def _load_pickle(file: IO[bytes], name: str, load_data: bool, custom_objects: Di
     if not (isinstance(content, tuple) and len(content) == 2 and isinstance(content[0], dict)):
         raise fail(f"the pickle does not hold SB2's (data, parameters) pair (got {type(content).__name__})")
     raw_data, params = content
-    data = OrderedDict() if load_data else None
-    for key, value in raw_data.items():
-        if load_data and key not in custom_objects:
-            data[key] = check_entry(value, unpickler, trust, _entry_fail(key, name), all_refused=False,
-                                    fallback=_schedule_fallback(key, name, defaults))
+    data: Optional[Dict[str, Any]] = None
     if load_data:
+        data = OrderedDict()
+        for key, value in raw_data.items():
+            if key not in custom_objects:
+                data[key] = check_entry(value, unpickler, trust, _entry_fail(key, name), all_refused=False,
+                                        fallback=_schedule_fallback(key, name, defaults))
         data.update(custom_objects)  # SB2: data.update(custom_objects)
     params = check_entry(params, unpickler, trust, _entry_fail("params", name), all_refused=False)
     if unpickler.refused:  # in entries that were not used: the file is refused all the same

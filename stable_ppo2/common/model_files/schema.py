@@ -11,7 +11,7 @@ constructor does not take (``_vectorize_action``) and for sizes no machine could
 from __future__ import annotations
 
 import warnings
-from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -123,7 +123,7 @@ def _layer_chains(policy_kwargs: Mapping[str, Any]) -> Iterator[Tuple[str, list]
         yield "layers", [(f"policy_kwargs['layers'][{i}]", width) for i, width in enumerate(layers)]
     net_arch = policy_kwargs.get("net_arch")
     if isinstance(net_arch, (list, tuple)):
-        shared = []
+        shared: List[Tuple[str, Any]] = []
         for i, layer in enumerate(net_arch):
             if isinstance(layer, Mapping):
                 for head in ("pi", "vf"):

@@ -33,7 +33,7 @@ import pickle
 import sys
 import types
 from collections import OrderedDict
-from typing import IO, Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import IO, Any, Callable, ClassVar, Dict, List, Optional, Set, Tuple
 
 import numpy as np
 from gymnasium import spaces as gym_spaces
@@ -174,9 +174,9 @@ def _numpy_global(module: str, name: str):
         return getattr(_numpy_multiarray(), name)
     if module in ("numpy.core.numeric", "numpy._core.numeric") and name == "_frombuffer":
         try:
-            from numpy._core import numeric
+            numeric = importlib.import_module("numpy._core.numeric")
         except ImportError:  # pragma: no cover
-            from numpy.core import numeric
+            numeric = importlib.import_module("numpy.core.numeric")
         return numeric._frombuffer
     if module == "numpy" and name in ("ndarray", "dtype"):
         return getattr(np, name)
@@ -294,13 +294,15 @@ class FileUnpickler(pickle._Unpickler):  # pylint: disable=protected-access
     (``broken`` records the real objects that a failed helper left incomplete).
     """
 
-    dispatch = dict(pickle._Unpickler.dispatch)  # pylint: disable=protected-access
+    # opcode -> handler; the handlers added below take a FileUnpickler
+    dispatch: ClassVar[Dict[int, Callable[[Any], None]]] = dict(pickle._Unpickler.dispatch)  # pylint: disable=protected-access
 
     def __init__(self, file: IO[bytes], trust: bool = False):
         super().__init__(file)
         self.trust = trust
         self.refused: List[str] = []
         self.broken: Dict[int, Any] = {}
+        self._bytes_left: Optional[int]
         try:  # no object in the pickle can be longer than what is left of the file
             position = file.tell()
             self._bytes_left = file.seek(0, io.SEEK_END) - position
@@ -626,7 +628,8 @@ def recover_schedule(node) -> Tuple[bool, Any, str]:
 
 def code_error(node) -> Optional[str]:
     """The first error a trusted helper raised while building ``node`` or its parts, if any."""
-    seen, stack = set(), [node]
+    seen: Set[int] = set()
+    stack = [node]
     while stack and len(seen) < 10000:
         obj = stack.pop()
         if id(obj) in seen:
@@ -692,9 +695,9 @@ def check_entry(obj, unpickler: FileUnpickler, trust: bool, fail: Fail, *,
         return obj
     node = report.code[0]
     if trust:
-        error = code_error(node)
+        build_error = code_error(node)
         why = ("could not be rebuilt on this Python (it was pickled by another Python or "
-               f"cloudpickle version{': ' + error if error else ''})")
+               f"cloudpickle version{': ' + build_error if build_error else ''})")
     else:
         why = "was not rebuilt: safe loading never builds code carried by a file"
     if fallback is not None and obj is node:

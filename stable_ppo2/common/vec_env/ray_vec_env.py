@@ -96,7 +96,7 @@ class EnvBatch:
     def get_attr(self, local: Sequence[int], name: str) -> List[Any]:
         return [self.drivers[i].env.get_wrapper_attr(name) for i in local]
 
-    def set_attr(self, local: Sequence[int], name: str, value: Any) -> List[None]:
+    def set_attr(self, local: Sequence[int], name: str, value: Any) -> List[Any]:
         return [self.drivers[i].env.set_wrapper_attr(name, value) for i in local]
 
     def render(self, mode: str) -> List[Any]:
@@ -330,16 +330,17 @@ class RayVecEnv(VecEnv):
                 failure = failure or exc
         if dead:
             can_restart = self.restart_failed and (cmd == "step" or calls is not None)
-            for j, exc in dead.items():
+            for j, death in dead.items():
                 if not can_restart:
-                    self._dead[j] = self._death_message(j, cmd, exc, time.monotonic() - started)
-                    raise WorkerDiedError(self._dead[j]) from exc
-                first_obs = self._restart(j, cmd, exc)
+                    self._dead[j] = self._death_message(j, cmd, death, time.monotonic() - started)
+                    raise WorkerDiedError(self._dead[j]) from death
+                first_obs = self._restart(j, cmd, death)
                 if cmd == "step":
                     results[j] = self._restarted_step(j, first_obs)
                 elif cmd == "reset":
                     results[j] = first_obs
                 else:
+                    assert calls is not None  # can_restart: commands other than step and reset come with calls
                     results[j] = self._run(cmd, {j: calls[j]}, restartable=False)[j]
         if failure is not None:
             raise failure

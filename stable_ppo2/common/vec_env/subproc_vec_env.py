@@ -6,7 +6,7 @@ import time
 import traceback
 from multiprocessing.connection import wait as wait_for_any
 from multiprocessing.reduction import ForkingPickler
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -94,7 +94,7 @@ def _worker(remote: Any, parent_remote: Any, env_fn_wrapper: CloudpickleWrapper,
             else:
                 raise NotImplementedError(f"SubprocVecEnv worker got an unknown command {cmd!r}")
         except Exception as exc:
-            answer = exc
+            answer: Optional[Exception] = exc
         else:
             answer = None
         try:
@@ -154,7 +154,8 @@ class SubprocVecEnv(VecEnv):
                 # process holds a worker end, so a dead worker's pipe reports EOF.
                 remote, work_remote = ctx.Pipe(duplex=True)
                 inherited = list(self.remotes) if fork else []
-                process = ctx.Process(target=_worker, daemon=True,
+                # typeshed declares Process on the concrete contexts only, not on get_context's BaseContext
+                process = ctx.Process(target=_worker, daemon=True,  # type: ignore[attr-defined]
                                       args=(work_remote, remote, CloudpickleWrapper(env_fn), inherited))
                 process.start()
                 work_remote.close()
@@ -255,7 +256,7 @@ class SubprocVecEnv(VecEnv):
     def _get_target_remotes(self, indices: Indices) -> List[Any]:
         return [self.remotes[i] for i in self._get_indices(indices)]
 
-    def _send_all(self, cmd: str, data: Sequence[Any]) -> None:
+    def _send_all(self, cmd: str, data: Union[Sequence[Any], np.ndarray]) -> None:
         for index, item in zip(range(len(self.remotes)), data):
             self._send(index, cmd, item)
 
@@ -281,9 +282,10 @@ class SubprocVecEnv(VecEnv):
             raise EOFError(f"SubprocVecEnv is closed: no answer to wait for from worker {index}")
         if index in self._dead:
             raise WorkerDiedError(self._dead[index])
-        if self._expected[index] is None:
+        expected = self._expected[index]
+        if expected is None:
             raise RuntimeError(f"SubprocVecEnv worker {index} owes no answer (nothing was sent to it)")
-        seq, cmd = self._expected[index]
+        seq, cmd = expected
         remote, process = self.remotes[index], self.processes[index]
         while True:
             ready = wait_for_any([remote, process.sentinel])

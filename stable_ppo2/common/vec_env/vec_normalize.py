@@ -45,7 +45,10 @@ class VecNormalize(VecEnvWrapper):
         epsilon: float = 1e-8,
     ) -> None:
         VecEnvWrapper.__init__(self, venv)
-        self.obs_rms = RunningMeanStd(shape=self.observation_space.shape)
+        obs_shape = self.observation_space.shape
+        if obs_shape is None:
+            raise TypeError(f"VecNormalize normalizes array observations; {self.observation_space} has no shape")
+        self.obs_rms = RunningMeanStd(shape=obs_shape)
         self.ret_rms = RunningMeanStd(shape=())
         self.clip_obs = clip_obs
         self.clip_reward = clip_reward
@@ -71,7 +74,7 @@ class VecNormalize(VecEnvWrapper):
             self.__dict__.setdefault(name, value)
         for name in ("old_obs", "old_rews"):
             self.__dict__.setdefault(name, np.array([]))
-        self.venv = None
+        self.venv = None  # type: ignore[assignment]  # a loaded VecNormalize has no env until set_venv
 
     def set_venv(self, venv: VecEnv) -> None:
         """Attach ``venv`` to an unpickled wrapper; its observation shape must match the statistics.

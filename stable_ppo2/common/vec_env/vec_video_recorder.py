@@ -5,7 +5,7 @@ imageio and its ffmpeg plugin (``pip install imageio imageio-ffmpeg``, part of t
 """
 import json
 import os
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -51,8 +51,8 @@ class VecVideoRecorder(VecEnvWrapper):
         self.recording = False
         self.recorded_frames = 0
         self.video_path: Optional[str] = None
-        self._writer = None
-        self._meta = {}
+        self._writer: Any = None  # imageio's writer while recording
+        self._meta: Dict[str, Any] = {}
         metadata = getattr(venv, "metadata", {}) or {}
         self.frames_per_sec = metadata.get("video.frames_per_second", metadata.get("render_fps", 30)) or 30
 
@@ -96,7 +96,7 @@ class VecVideoRecorder(VecEnvWrapper):
 
     def close_video_recorder(self) -> None:
         """Finish the running video (if any) and write its ``.meta.json``."""
-        if self.recording and self._writer is not None:
+        if self.recording and self._writer is not None and self.video_path is not None:
             self._writer.close()
             with open(self.video_path[:-len(".mp4")] + ".meta.json", "w") as meta_file:
                 json.dump(dict(self._meta, frames=self.recorded_frames), meta_file)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union, cast
 
 import gymnasium
 import numpy as np
@@ -15,19 +15,19 @@ from stable_ppo2.common.vec_env import VecEnv, VecFrameStack
 from stable_ppo2.gail.dataset.dataset import import_cv2
 
 
-def _check_space(space, role: str) -> None:
+def _check_space(space: gymnasium.Space, role: str) -> None:
     if not isinstance(space, SUPPORTED_SPACES):
         raise ValueError(f"{role} space type not supported: {space} (generate_expert_traj records "
                          f"{SUPPORTED_SPACE_NAMES} spaces)")
 
 
-def _stack(items, space) -> np.ndarray:
+def _stack(items: List[Any], space: gymnasium.Space) -> np.ndarray:
     """``(N,) + shape`` for Box/MultiDiscrete/MultiBinary, ``(N, 1)`` for Discrete (SB2's layout)."""
     return np.asarray(items).reshape((-1,) + stored_shape(space))
 
 
 def generate_expert_traj(model: Union[BaseRLModel, Callable[[np.ndarray], Any]], save_path: Optional[str] = None,
-                         env=None, n_timesteps: int = 0, n_episodes: int = 100,
+                         env: Any = None, n_timesteps: int = 0, n_episodes: int = 100,
                          image_folder: str = "recorded_images") -> Dict[str, np.ndarray]:
     """Run an expert for ``n_episodes`` episodes and return (and save) its trajectories.
 
@@ -43,11 +43,11 @@ def generate_expert_traj(model: Union[BaseRLModel, Callable[[np.ndarray], Any]],
     :return: dict with ``actions``, ``obs``, ``rewards`` ``(N,)``, ``episode_returns``
         ``(n_episodes,)`` and ``episode_starts`` ``(N,)`` bool
     """
-    is_model = isinstance(model, BaseRLModel)
-    if not is_model and not callable(model):
+    rl_model = model if isinstance(model, BaseRLModel) else None
+    if rl_model is None and not callable(model):
         raise TypeError(f"model must be a stable_ppo2 model or a callable obs -> action, got {model!r}")
-    if env is None and is_model:
-        env = model.get_env()
+    if env is None and rl_model is not None:
+        env = rl_model.get_env()
     if env is None:
         raise ValueError("You must set the env in the model or pass it to the function.")
     if int(n_episodes) < 1:
@@ -74,12 +74,13 @@ def generate_expert_traj(model: Union[BaseRLModel, Callable[[np.ndarray], Any]],
                       "than 4 channels, so they are saved in the numpy archive, which can use a lot "
                       "of memory")
 
-    cv2 = None
+    cv2: Any = None
     image_ext = "jpg"
     if record_images:
         cv2 = import_cv2()
         if isinstance(env, VecFrameStack) and env.n_stack == 4:
             image_ext = "png"  # 4 channels
+        assert save_path is not None  # images are recorded only with a save path (checked above)
         image_folder = os.path.join(os.path.dirname(save_path), image_folder)
         os.makedirs(image_folder, exist_ok=True)
         print("=" * 10)
@@ -87,10 +88,13 @@ def generate_expert_traj(model: Union[BaseRLModel, Callable[[np.ndarray], Any]],
         print(f"Image shape: {obs_space.shape}")
         print("=" * 10)
 
-    if n_timesteps > 0 and is_model:
-        model.learn(n_timesteps)
+    if n_timesteps > 0 and rl_model is not None:
+        rl_model.learn(n_timesteps)
 
-    observations, actions, rewards, episode_starts = [], [], [], []
+    observations: List[Any] = []  # image file paths, or the observations themselves
+    actions: List[np.ndarray] = []
+    rewards: List[float] = []
+    episode_starts: List[bool] = []
     episode_returns = np.zeros((int(n_episodes),))
     ep_idx, reward_sum, idx = 0, 0.0, 0
     state, mask = None, None  # recurrent models
@@ -113,10 +117,11 @@ def generate_expert_traj(model: Union[BaseRLModel, Callable[[np.ndarray], Any]],
             observations.append(np.array(obs_))
         episode_starts.append(new_episode)
 
-        if is_model:
-            action, state = model.predict(obs, state=state, mask=mask)
+        if rl_model is not None:
+            # ``predict`` is defined by the model classes (ActorCriticRLModel), not by BaseRLModel itself
+            action, state = cast(Any, rl_model).predict(obs, state=state, mask=mask)
         else:
-            action = model(obs)
+            action = cast(Callable[[np.ndarray], Any], model)(obs)
 
         if is_vec_env:
             obs, reward, done, _ = env.step(action)
@@ -139,13 +144,9 @@ def generate_expert_traj(model: Union[BaseRLModel, Callable[[np.ndarray], Any]],
             reward_sum = 0.0
             ep_idx += 1
 
-    if record_images:
-        observations = np.array(observations)
-    else:
-        observations = _stack(observations, obs_space)
-    numpy_dict = {
+    numpy_dict: Dict[str, np.ndarray] = {
         "actions": _stack(actions, action_space),
-        "obs": observations,
+        "obs": np.array(observations) if record_images else _stack(observations, obs_space),
         "rewards": np.asarray(rewards, dtype=np.float64),
         "episode_returns": episode_returns,
         "episode_starts": np.asarray(episode_starts, dtype=bool),  # (N,) (SB2 quirk 18 fixed)
@@ -155,6 +156,7 @@ def generate_expert_traj(model: Union[BaseRLModel, Callable[[np.ndarray], Any]],
     for key, val in numpy_dict.items():
         print(key, val.shape)
     if save_path is not None:
-        np.savez(save_path, **numpy_dict)
+        # numpy's stub has an ``allow_pickle: bool`` keyword too, which mypy matches against the arrays
+        np.savez(save_path, **numpy_dict)  # type: ignore[arg-type]
     env.close()
     return numpy_dict

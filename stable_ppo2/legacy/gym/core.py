@@ -33,12 +33,13 @@ class Env:
     spec = None
     action_space = None
     observation_space = None
-    _np_random = None
+    _np_random: Optional[np.random.RandomState] = None
 
     @property
     def np_random(self) -> np.random.RandomState:
         if self._np_random is None:
             self.seed()
+        assert self._np_random is not None  # seed() sets it
         return self._np_random
 
     @np_random.setter
@@ -75,9 +76,8 @@ class Env:
     def __enter__(self) -> "Env":
         return self
 
-    def __exit__(self, *args: Any) -> bool:
+    def __exit__(self, *args: Any) -> None:
         self.close()
-        return False
 
 
 class Wrapper(Env):
@@ -105,47 +105,47 @@ class Wrapper(Env):
         return cls.__name__
 
     @property
-    def spec(self):  # type: ignore[override]
+    def spec(self) -> Any:  # type: ignore[override]
         return self.env.spec
 
     @property
-    def np_random(self):  # type: ignore[override]
+    def np_random(self) -> Any:
         return self.env.np_random
 
     @np_random.setter
-    def np_random(self, value) -> None:
+    def np_random(self, value: Any) -> None:
         self.env.np_random = value
 
     @property
-    def action_space(self):  # type: ignore[override]
+    def action_space(self) -> Any:
         return self.env.action_space if self._action_space is None else self._action_space
 
     @action_space.setter
-    def action_space(self, space) -> None:
+    def action_space(self, space: Any) -> None:
         self._action_space = space
 
     @property
-    def observation_space(self):  # type: ignore[override]
+    def observation_space(self) -> Any:
         return self.env.observation_space if self._observation_space is None else self._observation_space
 
     @observation_space.setter
-    def observation_space(self, space) -> None:
+    def observation_space(self, space: Any) -> None:
         self._observation_space = space
 
     @property
-    def reward_range(self):  # type: ignore[override]
+    def reward_range(self) -> Any:
         return getattr(self.env, "reward_range", Env.reward_range) if self._reward_range is None else self._reward_range
 
     @reward_range.setter
-    def reward_range(self, value) -> None:
+    def reward_range(self, value: Any) -> None:
         self._reward_range = value
 
     @property
-    def metadata(self):  # type: ignore[override]
+    def metadata(self) -> Any:
         return self.env.metadata if self._metadata is None else self._metadata
 
     @metadata.setter
-    def metadata(self, value) -> None:
+    def metadata(self, value: Any) -> None:
         self._metadata = value
 
     def step(self, action: Any) -> Tuple[Any, float, bool, Dict[str, Any]]:
@@ -227,7 +227,7 @@ class FrameWindow:
 
     def __init__(self, caption: str = "gym") -> None:
         self.caption = caption
-        self.screen = None
+        self.screen: Any = None  # a pygame Surface, once shown
 
     def show(self, frame: np.ndarray) -> None:
         import pygame  # gymnasium[classic-control] installs it
@@ -277,7 +277,7 @@ class OldApiEnv(Wrapper):
         return self.env.get_wrapper_attr(name)
 
     @property
-    def metadata(self):  # type: ignore[override]
+    def metadata(self) -> Any:
         if self._metadata is None:
             metadata = dict(self.env.metadata)
             metadata.setdefault("render.modes", list(metadata.get("render_modes", [])))
@@ -285,17 +285,17 @@ class OldApiEnv(Wrapper):
         return self._metadata
 
     @metadata.setter
-    def metadata(self, value) -> None:
+    def metadata(self, value: Any) -> None:
         self._metadata = value
 
     @property
-    def reward_range(self):  # type: ignore[override]
+    def reward_range(self) -> Any:
         if self._reward_range is None:
             return getattr(self.env.unwrapped, "reward_range", Env.reward_range)
         return self._reward_range
 
     @reward_range.setter
-    def reward_range(self, value) -> None:
+    def reward_range(self, value: Any) -> None:
         self._reward_range = value
 
     def seed(self, seed: Optional[int] = None) -> List[Optional[int]]:
