@@ -560,7 +560,7 @@ def enjoy(args: argparse.Namespace) -> int:
         env = VecFrameStack(env, int(info["frame_stack"]))
     if stats is not None:
         env = wrap_with_statistics(env, stats)
-    if tuple(env.observation_space.shape) != tuple(model.observation_space.shape):
+    if tuple(env.observation_space.shape or ()) != tuple(model.observation_space.shape or ()):
         env.close()
         raise CLIError(f"the model expects observations of shape {model.observation_space.shape}, "
                        f"{env_id} gives {env.observation_space.shape}: is it the right env?")
@@ -577,7 +577,7 @@ def enjoy(args: argparse.Namespace) -> int:
     returns = np.asarray(rewards, dtype=float).reshape(-1)
     print(f"{env_id}: mean return {returns.mean():.2f} +/- {returns.std():.2f} over {len(returns)} episodes "
           f"({mode} actions, seed {args.seed}; mean episode length {np.mean(lengths):.1f})")
-    if args.video:
+    if args.video and backend is not None:  # backend: chosen whenever a video is asked for
         _write_video(args.video, backend, video_dir, frames, env_id)
     return 0
 
@@ -586,6 +586,7 @@ def _write_video(path: str, backend: str, video_dir: Optional[str], frames: Opti
                  env_id: str) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     if backend == "moviepy":
+        assert video_dir is not None  # the moviepy backend records into video_dir
         recorded = sorted(glob.glob(os.path.join(video_dir, "*.mp4")))
         if not recorded:
             raise CLIError(f"no video was recorded (does {env_id} render rgb_array frames?)", code=RUNTIME_ERROR)
@@ -594,6 +595,7 @@ def _write_video(path: str, backend: str, video_dir: Optional[str], frames: Opti
     else:
         import imageio
 
+        assert frames is not None  # the imageio backend collects the frames itself
         imageio.mimsave(path, [frame for frame in frames.frames if frame is not None], fps=30)
     print(f"video of the first episode: {path}")
 
@@ -621,11 +623,13 @@ def export(args: argparse.Namespace) -> int:
             model = PPO2.load(model_path, verbose=0)
     except Exception as exc:  # any load failure is one line, not a traceback
         raise CLIError(f"cannot load the model {model_path}: {_one_line(exc)}", code=RUNTIME_ERROR) from exc
-    try:
-        stats = load_statistics(found) if found is not None else None
-    except Exception as exc:  # pylint: disable=broad-except
-        raise CLIError(f"cannot read the VecNormalize statistics {found[1]}: {_one_line(exc)}",
-                       code=RUNTIME_ERROR) from exc
+    stats = None
+    if found is not None:
+        try:
+            stats = load_statistics(found)
+        except Exception as exc:  # pylint: disable=broad-except
+            raise CLIError(f"cannot read the VecNormalize statistics {found[1]}: {_one_line(exc)}",
+                           code=RUNTIME_ERROR) from exc
     try:
         export_policy(model, args.out, format=fmt, vec_normalize=stats, stochastic=args.stochastic)
     except ValueError as exc:

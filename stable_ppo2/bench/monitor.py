@@ -66,7 +66,8 @@ class Monitor(gym.Wrapper):
         else:
             spec = self.env.spec
             self.file_handler, self.logger = open_monitor_log(
-                filename, self.t_start, None if spec is None else spec.id, ("r", "l", "t") + self.reset_keywords + self.info_keywords)
+                filename, self.t_start, None if spec is None else spec.id,
+                ("r", "l", "t") + self.reset_keywords + self.info_keywords)
 
         self.allow_early_resets = allow_early_resets
         self.needs_reset = True

@@ -10,7 +10,7 @@ continues, so legacy functions without a return statement keep training. The pub
 import os
 import re
 import warnings
-from typing import Any, Callable, Dict, List, NamedTuple, Optional
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, cast
 
 import numpy as np
 
@@ -351,14 +351,14 @@ class EvalCallback(EventCallback):
             episode_rewards, episode_lengths = evaluate_on_envs(self.model, self.eval_env, self.n_eval_episodes,
                                                                 self.deterministic)
         else:
-            episode_rewards, episode_lengths = evaluate_policy(
+            episode_rewards, episode_lengths = cast(Tuple[List[float], List[int]], evaluate_policy(
                 self.model,
                 self.eval_env,
                 n_eval_episodes=self.n_eval_episodes,
                 render=self.render,
                 deterministic=self.deterministic,
                 return_episode_rewards=True,
-            )
+            ))
         if self.log_path is not None:
             self.evaluations_timesteps.append(self.num_timesteps)
             self.evaluations_results.append(episode_rewards)
@@ -370,7 +370,7 @@ class EvalCallback(EventCallback):
                 ep_lengths=self.evaluations_length,
             )
 
-        mean_reward, std_reward = np.mean(episode_rewards), np.std(episode_rewards)
+        mean_reward, std_reward = float(np.mean(episode_rewards)), float(np.std(episode_rewards))
         mean_ep_length, std_ep_length = np.mean(episode_lengths), np.std(episode_lengths)
         self.last_mean_reward = mean_reward
         if self.verbose > 0:
@@ -405,10 +405,11 @@ class StopTrainingOnRewardThreshold(BaseCallback):
         if self.parent is None:
             raise ValueError("StopTrainingOnRewardThreshold must be the callback_on_new_best of an EvalCallback "
                              "(it has no parent)")
-        continue_training = bool(self.parent.best_mean_reward < self.reward_threshold)
+        best_mean_reward = cast(Any, self.parent).best_mean_reward  # an EvalCallback's
+        continue_training = bool(best_mean_reward < self.reward_threshold)
         if self.verbose > 0 and not continue_training:
             print(
-                f"Stopping training because the mean reward {self.parent.best_mean_reward:.2f} "
+                f"Stopping training because the mean reward {best_mean_reward:.2f} "
                 f"is above the threshold {self.reward_threshold}"
             )
         return continue_training
@@ -442,7 +443,7 @@ class ProgressBarCallback(BaseCallback):
     def __init__(self, total_timesteps: int) -> None:
         super().__init__()
         self.total_timesteps = total_timesteps
-        self.bar = None
+        self.bar: Any = None  # tqdm's bar while training
 
     def _on_training_start(self) -> None:
         from tqdm import tqdm

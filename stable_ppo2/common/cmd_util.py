@@ -1,7 +1,7 @@
 """Helpers that build monitored, vectorised environments (SB2's ``common.cmd_util``)."""
 import argparse
 import os
-from typing import Any, Callable, Dict, Optional, Type, Union
+from typing import Any, Callable, Dict, Optional, Union, cast
 
 import gymnasium
 
@@ -29,7 +29,7 @@ def make_vec_env(
     monitor_dir: Optional[str] = None,
     wrapper_class: Optional[Callable[[gymnasium.Env], gymnasium.Env]] = None,
     env_kwargs: Optional[Dict[str, Any]] = None,
-    vec_env_cls: Optional[Type[VecEnv]] = None,
+    vec_env_cls: Optional[Callable[..., VecEnv]] = None,
     vec_env_kwargs: Optional[Dict[str, Any]] = None,
 ) -> VecEnv:
     """Create ``n_envs`` copies of an env, each wrapped in a :class:`Monitor`, inside a VecEnv.
@@ -52,11 +52,12 @@ def make_vec_env(
     env_kwargs = {} if env_kwargs is None else env_kwargs
     vec_env_kwargs = {} if vec_env_kwargs is None else vec_env_kwargs
     if getattr(vec_env_cls, "builds_from_env_id", False):  # EnvPoolVecEnv: the VecEnv makes the envs itself
+        builder = cast(Any, vec_env_cls)  # a class with its own ``from_env_id``
         if not isinstance(env_id, str) or wrapper_class is not None:
-            raise ValueError(f"{vec_env_cls.__name__} builds its envs from an env id, without Python wrappers: "
+            raise ValueError(f"{builder.__name__} builds its envs from an env id, without Python wrappers: "
                              f"give an id string and no wrapper_class (got {env_id!r}, {wrapper_class!r})")
-        return vec_env_cls.from_env_id(env_id, n_envs=n_envs, seed=seed, start_index=start_index,
-                                       monitor_dir=monitor_dir, env_kwargs=env_kwargs, **vec_env_kwargs)
+        return builder.from_env_id(env_id, n_envs=n_envs, seed=seed, start_index=start_index,
+                                   monitor_dir=monitor_dir, env_kwargs=env_kwargs, **vec_env_kwargs)
     if isinstance(env_id, str):
         _check_env_id(env_id)
 
@@ -66,8 +67,9 @@ def make_vec_env(
                 env = make_env_from_id(env_id, **env_kwargs)
             else:
                 env = env_id(**env_kwargs)
-            monitor_path = os.path.join(monitor_dir, str(rank)) if monitor_dir is not None else None
-            if monitor_path is not None:
+            monitor_path = None
+            if monitor_dir is not None:
+                monitor_path = os.path.join(monitor_dir, str(rank))
                 os.makedirs(monitor_dir, exist_ok=True)
             env = Monitor(env, filename=monitor_path)
             if seed is not None:

@@ -72,9 +72,9 @@ def train(env_id: str, num_timesteps: int, seed: int, save_path: Optional[str] =
         env_out = gymnasium.make(env_id)
         return Monitor(env_out, log_dir, allow_early_resets=True)
 
-    env = DummyVecEnv([make_env])
-    env.seed(seed)
-    env = VecNormalize(env)
+    envs = DummyVecEnv([make_env])
+    envs.seed(seed)
+    env = VecNormalize(envs)
     set_global_seeds(seed)
     model = PPO2(policy="MlpPolicy", env=env, n_steps=2048, nminibatches=32, lam=0.95, gamma=0.99,
                  noptepochs=10, ent_coef=0.0, learning_rate=3e-4, cliprange=0.2, seed=seed, verbose=1)
@@ -95,7 +95,7 @@ def play(model, env, env_id: str) -> None:
     shown = VecNormalize(DummyVecEnv([lambda: gymnasium.make(mujoco_env_id(env_id), render_mode="human")]),
                          training=False, norm_reward=False)
     shown.obs_rms = env.obs_rms
-    obs = np.zeros((shown.num_envs,) + shown.observation_space.shape)
+    obs = np.zeros((shown.num_envs,) + (shown.observation_space.shape or ()))  # MuJoCo's Box: always a shape
     obs[:] = shown.reset()
     try:
         while True:
