@@ -425,6 +425,7 @@ class ScopedConfigure:
 
     def __exit__(self, *args: Any) -> None:
         Logger.CURRENT.close()
+        assert self.prevlogger is not None  # __enter__ saved it
         Logger.CURRENT = self.prevlogger
 
 

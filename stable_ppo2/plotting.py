@@ -155,9 +155,9 @@ def plot_run(run_dir: str, out_dir: Optional[str] = None, html: bool = True) -> 
         _plot_updates(metrics, title, path)
         written.append(path)
     if html:
-        path = _plot_html(returns, metrics, title, threshold, os.path.join(out_dir, "training.html"))
-        if path is not None:
-            written.append(path)
+        html_path = _plot_html(returns, metrics, title, threshold, os.path.join(out_dir, "training.html"))
+        if html_path is not None:
+            written.append(html_path)
     return written
 
 

@@ -94,8 +94,7 @@ def final_score(run_dir: str) -> Optional[float]:
 
 def _curves(runs: List[str]) -> Optional[Tuple[np.ndarray, np.ndarray]]:
     """``(timesteps, curves[run, point])``: each run's rolling mean return on the timesteps all runs reached."""
-    series = [episode_returns(run) for run in runs]
-    series = [s for s in series if s is not None and len(s[0]) > 1]
+    series = [s for s in (episode_returns(run) for run in runs) if s is not None and len(s[0]) > 1]
     if not series:
         return None
     end = min(float(timesteps[-1]) for timesteps, _ in series)

@@ -9,7 +9,7 @@ the loss) wrap TFP; the ``np_*`` methods are the numpy twins used on the rollout
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Type
 
 import numpy as np
 import tensorflow_probability as tfp
@@ -161,7 +161,7 @@ class ProbabilityDistributionType:
     (:meth:`bc_loss`), and shapes and dtypes (:meth:`sample_shape`, ``action_dtype``).
     """
 
-    action_dtype = np.float32
+    action_dtype: Type[np.generic] = np.float32
     #: one action may stand for a whole batch of observations in ``action_probability`` (SB2)
     one_action_for_all = False
     space: spaces.Space

@@ -116,7 +116,7 @@ def check_env(env: Any, warn: bool = True, skip_render_check: bool = True) -> No
 
     if warn:
         _check_unsupported_spaces(observation_space, action_space)
-        if is_image_space(observation_space):
+        if isinstance(observation_space, spaces.Box) and is_image_space(observation_space):
             _check_image_input(observation_space)
         elif isinstance(observation_space, spaces.Box) and len(observation_space.shape) not in (1, 3):
             warnings.warn("Your observation has an unconventional shape (neither an image, nor a 1D vector). "

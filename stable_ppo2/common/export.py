@@ -127,7 +127,8 @@ class PolicyModule(tf.Module):
         else:
             specs = [obs_spec]
 
-            def serve(obs):
+            # the exported function's arguments follow the policy: one signature per branch on purpose
+            def serve(obs):  # type: ignore[misc]
                 return actions_and_values(obs)
 
         self.serve = tf.function(serve, input_signature=specs, autograph=False)

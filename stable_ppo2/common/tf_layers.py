@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import warnings
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 
@@ -267,7 +267,7 @@ class NumpyBackend:
     sqrt = staticmethod(np.sqrt)
     sigmoid = staticmethod(_sigmoid)
     stack = staticmethod(np.stack)
-    reshape = staticmethod(np.reshape)
+    reshape: Callable[..., np.ndarray] = staticmethod(np.reshape)  # mypy keeps only the stub's first overload
 
     def __init__(self, store: VariableStore):
         self.store = store
@@ -368,7 +368,7 @@ def conv(input_tensor, scope: str, *, n_filters: int, filter_size: Union[int, Se
     if isinstance(filter_size, (list, tuple)):
         filter_height, filter_width = (int(s) for s in filter_size)
     else:
-        filter_height = filter_width = int(filter_size)
+        filter_height = filter_width = int(cast(int, filter_size))
     n_input = int(input_tensor.shape[-1])
     weight = backend.variable(f"{scope}/w", (filter_height, filter_width, n_input, n_filters),
                               ortho_init(init_scale))

@@ -266,6 +266,7 @@ def install_gym(force: bool = False) -> bool:
     """
     global _previous_maker
     install()
+    assert _finder is not None  # install() made it
     if _finder.gym_enabled:
         return True
     if gym_installed() and not force:
@@ -334,6 +335,7 @@ def run_script(script: str, args: Sequence[str] = (), gym: Optional[bool] = None
     install()
     if gym or (gym is None and not gym_installed()):
         install_gym(force=bool(gym))
+    assert _finder is not None  # install() made it
     use_gym = _finder.gym_enabled
     sys.argv = [script] + list(args)
     # As for `python script.py`: the script's folder replaces the entry for the current directory.

@@ -118,8 +118,8 @@ def main(action: str) -> int:
             print(f"legacy hook enabled: {path}\nSB2 programs now run with plain `python script.py` in this "
                   f"environment; `stable-ppo2 legacy disable` removes the hook.")
         elif action == "disable":
-            path = disable()
-            print(f"legacy hook removed: {path}" if path else f"no legacy hook to remove ({hook_file()})")
+            removed = disable()
+            print(f"legacy hook removed: {removed}" if removed else f"no legacy hook to remove ({hook_file()})")
         else:
             print("\n".join(status_lines()))
     except HookError as exc:

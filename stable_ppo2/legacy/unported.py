@@ -200,7 +200,7 @@ def fill_module(target: types.ModuleType, module: str) -> None:
     made = _items(module)
     for name, value in made.items():
         setattr(target, name, value)
-    target.__all__ = list(made)
+    setattr(target, "__all__", list(made))  # a module object: its __all__ is set like any attribute
 
 
 def add_missing_names(target: types.ModuleType, module: str) -> None:

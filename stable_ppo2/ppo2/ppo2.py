@@ -48,7 +48,7 @@ def _check_int(name: str, value: Any, minimum: int = 1) -> None:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
 
 
-def _check_number(name: str, value: Any, expected: str, valid: Callable[[float], bool]) -> None:
+def _check_number(name: str, value: Any, expected: str, valid: Callable[[Any], bool]) -> None:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not valid(value):
         raise ValueError(f"{name} must be {expected}, got {value!r}")
 

@@ -184,9 +184,10 @@ class _LiteralParser:
         if isinstance(node, ast.Tuple):
             return tuple(self.value(item) for item in node.elts)
         if isinstance(node, ast.Dict):
-            if any(key is None for key in node.keys):
+            keys = [key for key in node.keys if key is not None]  # None: a '**' entry
+            if len(keys) < len(node.keys):
                 raise self.fail(node, "'**' unpacking")
-            return {self.value(key): self.value(val) for key, val in zip(node.keys, node.values)}
+            return {self.value(key): self.value(val) for key, val in zip(keys, node.values)}
         if isinstance(node, ast.Call):
             if not (isinstance(node.func, ast.Name) and node.func.id == "dict") or node.args:
                 raise self.fail(node, "a call other than dict(key=value, ...)")

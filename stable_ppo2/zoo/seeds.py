@@ -55,7 +55,9 @@ def train_seeds(args: argparse.Namespace, train_one: Callable[[argparse.Namespac
 
 
 def _run_side_by_side(commands: List[List[str]], jobs: int) -> List[int]:
-    pending, running, codes = list(commands), [], []
+    pending = list(commands)
+    running: List[subprocess.Popen] = []
+    codes: List[int] = []
     while pending or running:
         while pending and len(running) < jobs:
             running.append(subprocess.Popen(pending.pop(0)))

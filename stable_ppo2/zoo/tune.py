@@ -14,7 +14,7 @@ import argparse
 import os
 import subprocess
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, cast
 
 #: The zoo's PPO2 search space (rl-baselines-zoo ``utils/hyperparams_opt.py``): categorical choices.
 BATCH_SIZES = [32, 64, 128, 256]
@@ -256,6 +256,7 @@ def _plots(study: Any, out_dir: str, optuna: Any) -> list:
     import matplotlib
 
     matplotlib.use("Agg")
+    from matplotlib.figure import Figure
     from optuna.visualization import matplotlib as optuna_plots
 
     written = []
@@ -266,8 +267,9 @@ def _plots(study: Any, out_dir: str, optuna: Any) -> list:
                 warnings.simplefilter("ignore")  # optuna marks its matplotlib plots experimental
                 axes = draw(study)
             path = os.path.join(out_dir, f"{name}.png")
-            axes.figure.tight_layout()
-            axes.figure.savefig(path, dpi=110)
+            figure = cast(Figure, axes.figure)  # optuna draws on a whole figure
+            figure.tight_layout()
+            figure.savefig(path, dpi=110)
             written.append(path)
         except Exception as exc:  # e.g. importance needs two finished trials with different values
             print(f"no {name} plot: {type(exc).__name__}: {' '.join(str(exc).split())}")

@@ -8,7 +8,7 @@ import tempfile
 from typing import IO, Callable
 
 
-def atomic_write(path: str, write: Callable[[IO[bytes]], None]) -> None:
+def atomic_write(path: str, write: Callable[[IO[bytes]], object]) -> None:
     """Run ``write(file)`` on a temporary file in ``path``'s folder (created if missing), flush it
     to disk, then move it onto ``path`` in one step (:func:`os.replace`)."""
     directory = os.path.dirname(os.path.abspath(path))

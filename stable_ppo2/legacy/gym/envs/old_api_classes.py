@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple, Type, cast
 
 import gymnasium
 from gymnasium.envs.registration import load_env_creator
@@ -21,7 +21,7 @@ from stable_ppo2.legacy.gym.core import OldApiEnv
 __all__ = ["old_api_env_class", "module_getattr"]
 
 
-def old_api_env_class(gymnasium_class: type, module: str) -> type:
+def old_api_env_class(gymnasium_class: Type[gymnasium.Env], module: str) -> type:
     """An :class:`OldApiEnv` subclass named like ``gymnasium_class`` whose constructor builds it (with
     ``render_mode="rgb_array"`` when the class can render frames and no mode is given)."""
 
@@ -67,7 +67,7 @@ def module_getattr(gymnasium_module: str, module: str) -> Tuple[Callable[[str], 
         if entry_point is None:
             raise AttributeError(f"module {module!r} has no attribute {name!r}: {gymnasium_module} has no env "
                                  f"class of that name (the old gym API offers gymnasium's env classes)")
-        gymnasium_class = load_env_creator(entry_point)
+        gymnasium_class = cast(Type[gymnasium.Env], load_env_creator(entry_point))  # an env class (see above)
         made = old_api_env_class(gymnasium_class, module)
         setattr(sys.modules[module], name, made)
         return made

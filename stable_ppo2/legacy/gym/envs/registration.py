@@ -31,7 +31,7 @@ def resolve_id(env_id: str) -> str:
 
 def _render_modes(env_spec: EnvSpec) -> list:
     try:
-        creator = env_spec.entry_point
+        creator: Any = env_spec.entry_point  # an env class, a factory, or a 'module:attr' string
         if isinstance(creator, str):
             creator = load_env_creator(creator)
         return list(getattr(creator, "metadata", {}).get("render_modes", []))

@@ -1,5 +1,5 @@
 """``gym.wrappers``: the old-API wrappers legacy code uses most."""
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple, cast
 
 import numpy as np
 from gymnasium import spaces
@@ -43,7 +43,7 @@ class FlattenObservation(ObservationWrapper):
         self.observation_space = spaces.flatten_space(self._original_space)
 
     def observation(self, observation: Any) -> np.ndarray:
-        return spaces.flatten(self._original_space, observation)
+        return cast(np.ndarray, spaces.flatten(self._original_space, observation))  # flatten_space gave a Box
 
 
 class TransformObservation(ObservationWrapper):
