@@ -9,7 +9,7 @@ the loss) wrap TFP; the ``np_*`` methods are the numpy twins used on the rollout
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple, Type
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Type, Union, cast
 
 import numpy as np
 import tensorflow_probability as tfp
@@ -22,6 +22,11 @@ from stable_ppo2.common.tf_util import tf
 tfd = tfp.distributions
 _HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 _TINY = float(np.finfo(np.float32).tiny)
+
+
+#: what ``np_proba`` returns: one array, or a list of arrays (MultiDiscrete: one per dimension;
+#: DiagGaussian: ``[mean, std]``), as SB2's ``action_probability``
+Proba = Union[np.ndarray, List[np.ndarray]]
 
 
 def _np_log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -44,75 +49,76 @@ def _np_sigmoid(x: np.ndarray) -> np.ndarray:
 class ProbabilityDistribution:
     """SB2's distribution API over a TFP distribution built from the flat parameters."""
 
-    def __init__(self, flat, distribution):
+    def __init__(self, flat: tf.Tensor, distribution: Any) -> None:
         self._flat = flat
         self.distribution = distribution
 
-    def flatparam(self):
+    def flatparam(self) -> tf.Tensor:
         return self._flat
 
-    def mode(self):
+    def mode(self) -> tf.Tensor:
         return self.distribution.mode()
 
-    def neglogp(self, x):
+    def neglogp(self, x: tf.Tensor) -> tf.Tensor:
         return -self.distribution.log_prob(x)
 
-    def logp(self, x):
+    def logp(self, x: tf.Tensor) -> tf.Tensor:
         return self.distribution.log_prob(x)
 
-    def kl(self, other: "ProbabilityDistribution"):
+    def kl(self, other: "ProbabilityDistribution") -> tf.Tensor:
         return tfd.kl_divergence(self.distribution, other.distribution)
 
-    def entropy(self):
+    def entropy(self) -> tf.Tensor:
         return self.distribution.entropy()
 
-    def sample(self, seed=None):
+    def sample(self, seed: Optional[int] = None) -> tf.Tensor:
         return self.distribution.sample(seed=seed)
 
     @classmethod
-    def fromflat(cls, flat):
-        return cls(flat)
+    def fromflat(cls, flat: tf.Tensor) -> ProbabilityDistribution:
+        return cast(Any, cls)(flat)  # the subclasses take only the flat parameters
 
 
 class CategoricalProbabilityDistribution(ProbabilityDistribution):
-    def __init__(self, logits):
+    def __init__(self, logits: tf.Tensor) -> None:
         super().__init__(logits, tfd.Categorical(logits=logits, dtype=tf.int64))
         self.logits = logits
 
-    def mode(self):
+    def mode(self) -> tf.Tensor:
         return tf.argmax(self.logits, axis=-1)
 
 
 class MultiCategoricalProbabilityDistribution(ProbabilityDistribution):
     """Independent categoricals, one per MultiDiscrete dimension; log-probs and entropies add up."""
 
-    def __init__(self, nvec, flat):
+    def __init__(self, nvec: Union[Sequence[int], np.ndarray], flat: tf.Tensor) -> None:
         self.nvec = [int(n) for n in nvec]
         self.categoricals = [CategoricalProbabilityDistribution(logits)
                              for logits in tf.split(flat, self.nvec, axis=-1)]
         super().__init__(flat, None)
 
-    def mode(self):
+    def mode(self) -> tf.Tensor:
         return tf.stack([c.mode() for c in self.categoricals], axis=-1)
 
-    def neglogp(self, x):
+    def neglogp(self, x: tf.Tensor) -> tf.Tensor:
         x = tf.cast(x, tf.int64)
         return tf.add_n([c.neglogp(x[..., i]) for i, c in enumerate(self.categoricals)])
 
-    def logp(self, x):
+    def logp(self, x: tf.Tensor) -> tf.Tensor:
         return -self.neglogp(x)
 
-    def kl(self, other):
-        return tf.add_n([c.kl(o) for c, o in zip(self.categoricals, other.categoricals)])
+    def kl(self, other: ProbabilityDistribution) -> tf.Tensor:
+        other_categoricals = cast(MultiCategoricalProbabilityDistribution, other).categoricals
+        return tf.add_n([c.kl(o) for c, o in zip(self.categoricals, other_categoricals)])
 
-    def entropy(self):
+    def entropy(self) -> tf.Tensor:
         return tf.add_n([c.entropy() for c in self.categoricals])
 
-    def sample(self, seed=None):
+    def sample(self, seed: Optional[int] = None) -> tf.Tensor:
         return tf.stack([c.sample(seed=seed) for c in self.categoricals], axis=-1)
 
     @classmethod
-    def fromflat(cls, flat):
+    def fromflat(cls, flat: tf.Tensor) -> ProbabilityDistribution:
         raise TypeError("MultiCategoricalProbabilityDistribution needs nvec: use "
                         "MultiCategoricalProbabilityDistributionType(nvec).proba_distribution_from_flat")
 
@@ -120,30 +126,30 @@ class MultiCategoricalProbabilityDistribution(ProbabilityDistribution):
 class DiagGaussianProbabilityDistribution(ProbabilityDistribution):
     """Diagonal Gaussian with a state-independent log std; no squashing, no clipping (SB2)."""
 
-    def __init__(self, flat):
+    def __init__(self, flat: tf.Tensor) -> None:
         self.mean, self.logstd = tf.split(flat, 2, axis=-1)
         self.std = tf.exp(self.logstd)
         super().__init__(flat, tfd.Independent(tfd.Normal(self.mean, self.std),
                                                reinterpreted_batch_ndims=1))
 
-    def mode(self):
+    def mode(self) -> tf.Tensor:
         return self.mean
 
 
 class BernoulliProbabilityDistribution(ProbabilityDistribution):
-    def __init__(self, logits):
+    def __init__(self, logits: tf.Tensor) -> None:
         self.logits = logits
         self.probabilities = tf.sigmoid(logits)
         super().__init__(logits, tfd.Independent(tfd.Bernoulli(logits=logits, dtype=tf.float32),
                                                  reinterpreted_batch_ndims=1))
 
-    def mode(self):
+    def mode(self) -> tf.Tensor:
         return tf.round(self.probabilities)
 
-    def neglogp(self, x):
+    def neglogp(self, x: tf.Tensor) -> tf.Tensor:
         return -self.distribution.log_prob(tf.cast(x, tf.float32))
 
-    def logp(self, x):
+    def logp(self, x: tf.Tensor) -> tf.Tensor:
         return -self.neglogp(x)
 
 
@@ -166,10 +172,10 @@ class ProbabilityDistributionType:
     one_action_for_all = False
     space: spaces.Space
 
-    def probability_distribution_class(self):
+    def probability_distribution_class(self) -> Callable[[tf.Tensor], ProbabilityDistribution]:
         raise NotImplementedError
 
-    def proba_distribution_from_flat(self, flat) -> ProbabilityDistribution:
+    def proba_distribution_from_flat(self, flat: tf.Tensor) -> ProbabilityDistribution:
         return self.probability_distribution_class()(flat)
 
     def param_shape(self) -> List[int]:
@@ -178,13 +184,13 @@ class ProbabilityDistributionType:
     def sample_shape(self) -> List[int]:
         raise NotImplementedError
 
-    def sample_dtype(self):
+    def sample_dtype(self) -> tf.DType:
         raise NotImplementedError
 
-    def _pi_layer(self, pi_latent, init_scale: float, init_bias: float):
+    def _pi_layer(self, pi_latent: tf.Tensor, init_scale: float, init_bias: float) -> tf.Tensor:
         return linear(pi_latent, "pi", self.param_shape()[0], init_scale=init_scale, init_bias=init_bias)
 
-    def latent_to_params(self, pi_latent, vf_latent, init_scale: float = 1.0,
+    def latent_to_params(self, pi_latent: tf.Tensor, vf_latent: tf.Tensor, init_scale: float = 1.0,
                          init_bias: float = 0.0) -> Tuple[object, object]:
         """Flat distribution parameters and SB2's unused ``q`` head, creating ``pi`` then ``q``."""
         pdparam = self._pi_layer(pi_latent, init_scale, init_bias)
@@ -194,7 +200,9 @@ class ProbabilityDistributionType:
     def _q_units(self) -> int:
         return self.param_shape()[0]
 
-    def proba_distribution_from_latent(self, pi_latent, vf_latent, init_scale=1.0, init_bias=0.0):
+    def proba_distribution_from_latent(
+        self, pi_latent: tf.Tensor, vf_latent: tf.Tensor, init_scale: float = 1.0, init_bias: float = 0.0
+    ) -> Tuple[ProbabilityDistribution, tf.Tensor, tf.Tensor]:
         pdparam, q_values = self.latent_to_params(pi_latent, vf_latent, init_scale, init_bias)
         return self.proba_distribution_from_flat(pdparam), pdparam, q_values
 
@@ -208,17 +216,17 @@ class ProbabilityDistributionType:
     def np_neglogp(self, flat: np.ndarray, actions: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def np_proba(self, flat: np.ndarray):
+    def np_proba(self, flat: np.ndarray) -> Proba:
         """What SB2's ``proba_step`` returns for this space."""
         raise NotImplementedError
 
-    def tf_sample(self, flat, seed: Optional[int] = None):
+    def tf_sample(self, flat: tf.Tensor, seed: Optional[int] = None) -> tf.Tensor:
         """One action per row drawn with TF's seeded random ops (they serialise in SavedModel and
         TFLite and draw anew at every call), as :meth:`np_sample` draws them in numpy."""
         raise NotImplementedError
 
     # actions from users and expert files
-    def check_actions(self, actions, batch: int) -> np.ndarray:
+    def check_actions(self, actions: Any, batch: int) -> np.ndarray:
         """``actions`` for ``batch`` observations (one action, or one per observation) as an array
         ``[n, *sample_shape]``, once dtype, size and values are checked (ValueError naming the space)."""
         actions = np.asarray(actions)
@@ -246,20 +254,20 @@ class ProbabilityDistributionType:
         """Actions clipped to the space's bounds (only Box has bounds to clip to)."""
         return actions
 
-    def tf_clip_actions(self, actions):
+    def tf_clip_actions(self, actions: tf.Tensor) -> tf.Tensor:
         """The TF twin of :meth:`np_clip_actions`."""
         return actions
 
-    def np_likelihood(self, proba, actions: np.ndarray, logp: bool = False) -> np.ndarray:
+    def np_likelihood(self, proba: Proba, actions: np.ndarray, logp: bool = False) -> np.ndarray:
         """Probability (``logp``: log-probability) of each checked action row under ``proba``, what
         :meth:`np_proba` returned for the same rows: ``[n]``, as SB2's ``action_probability``."""
         prob = self._np_probability_of(proba, actions)
         return np.log(prob) if logp else prob
 
-    def _np_probability_of(self, proba, actions: np.ndarray) -> np.ndarray:
+    def _np_probability_of(self, proba: Proba, actions: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def bc_loss(self, flat, actions):
+    def bc_loss(self, flat: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
         """Behaviour-cloning loss of each sample, ``[batch]``, for expert ``actions`` ``[batch, width]``
         (``width`` the product of :meth:`sample_shape`, Discrete 1): the negative log-likelihood of the
         expert action (SB2's cross-entropy for Discrete)."""
@@ -272,7 +280,7 @@ def _np_gumbel_max_noise(flat: np.ndarray, rng: np.random.Generator) -> np.ndarr
     return flat - np.log(-np.log(rng.random(flat.shape, dtype=np.float32)))
 
 
-def _tf_gumbel_max_noise(flat, seed: Optional[int]):
+def _tf_gumbel_max_noise(flat: tf.Tensor, seed: Optional[int]) -> tf.Tensor:
     uniform = tf.random.uniform(tf.shape(flat), minval=_TINY, maxval=1.0, seed=seed)
     return flat - tf.math.log(-tf.math.log(uniform))
 
@@ -280,74 +288,74 @@ def _tf_gumbel_max_noise(flat, seed: Optional[int]):
 class CategoricalProbabilityDistributionType(ProbabilityDistributionType):
     action_dtype = np.int64
 
-    def __init__(self, n_cat: int, space: Optional[spaces.Discrete] = None):
+    def __init__(self, n_cat: int, space: Optional[spaces.Discrete] = None) -> None:
         self.n_cat = int(n_cat)
         self.space = spaces.Discrete(self.n_cat) if space is None else space
 
-    def probability_distribution_class(self):
+    def probability_distribution_class(self) -> Callable[[tf.Tensor], ProbabilityDistribution]:
         return CategoricalProbabilityDistribution
 
-    def param_shape(self):
+    def param_shape(self) -> List[int]:
         return [self.n_cat]
 
-    def sample_shape(self):
+    def sample_shape(self) -> List[int]:
         return []
 
-    def sample_dtype(self):
+    def sample_dtype(self) -> tf.DType:
         return tf.int64
 
-    def np_sample(self, flat, rng):
+    def np_sample(self, flat: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return np.argmax(_np_gumbel_max_noise(flat, rng), axis=-1)
 
-    def np_mode(self, flat):
+    def np_mode(self, flat: np.ndarray) -> np.ndarray:
         return np.argmax(flat, axis=-1)
 
-    def np_neglogp(self, flat, actions):
+    def np_neglogp(self, flat: np.ndarray, actions: np.ndarray) -> np.ndarray:
         rows = np.arange(flat.shape[0])
         return -_np_log_softmax(flat)[rows, np.asarray(actions, np.int64)]
 
-    def np_proba(self, flat):
+    def np_proba(self, flat: np.ndarray) -> Proba:
         return _np_softmax(flat)
 
-    def tf_sample(self, flat, seed=None):
+    def tf_sample(self, flat: tf.Tensor, seed: Optional[int] = None) -> tf.Tensor:
         return tf.argmax(_tf_gumbel_max_noise(flat, seed), axis=-1)
 
-    def _np_probability_of(self, proba, actions):
+    def _np_probability_of(self, proba: Any, actions: np.ndarray) -> np.ndarray:  # proba: one array here
         return proba[np.arange(actions.shape[0]), actions]
 
 
 class MultiCategoricalProbabilityDistributionType(ProbabilityDistributionType):
     action_dtype = np.int64
 
-    def __init__(self, n_vec, space: Optional[spaces.MultiDiscrete] = None):
+    def __init__(self, n_vec: Union[Sequence[int], np.ndarray], space: Optional[spaces.MultiDiscrete] = None) -> None:
         self.n_vec = np.asarray(n_vec, dtype=np.int32)
         if not np.all(self.n_vec > 0):
             raise ValueError(f"MultiDiscrete nvec must be positive, got {list(self.n_vec)}")
         self._splits = np.cumsum(self.n_vec)[:-1]
         self.space = spaces.MultiDiscrete(self.n_vec) if space is None else space
 
-    def proba_distribution_from_flat(self, flat):
+    def proba_distribution_from_flat(self, flat: tf.Tensor) -> ProbabilityDistribution:
         return MultiCategoricalProbabilityDistribution(self.n_vec, flat)
 
-    def param_shape(self):
+    def param_shape(self) -> List[int]:
         return [int(sum(self.n_vec))]
 
-    def sample_shape(self):
+    def sample_shape(self) -> List[int]:
         return [len(self.n_vec)]
 
-    def sample_dtype(self):
+    def sample_dtype(self) -> tf.DType:
         return tf.int64
 
-    def _parts(self, flat):
+    def _parts(self, flat: np.ndarray) -> List[np.ndarray]:
         return np.split(flat, self._splits, axis=-1)
 
-    def np_sample(self, flat, rng):
+    def np_sample(self, flat: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return self.np_mode(_np_gumbel_max_noise(flat, rng))
 
-    def np_mode(self, flat):
+    def np_mode(self, flat: np.ndarray) -> np.ndarray:
         return np.stack([np.argmax(p, axis=-1) for p in self._parts(flat)], axis=-1)
 
-    def np_neglogp(self, flat, actions):
+    def np_neglogp(self, flat: np.ndarray, actions: np.ndarray) -> np.ndarray:
         actions = np.asarray(actions, np.int64)
         total = np.zeros(flat.shape[0], np.float32)
         for i, part in enumerate(self._parts(flat)):
@@ -355,14 +363,14 @@ class MultiCategoricalProbabilityDistributionType(ProbabilityDistributionType):
             total -= np.take_along_axis(log_proba, actions[:, i:i + 1], axis=-1)[:, 0]
         return total
 
-    def np_proba(self, flat):
+    def np_proba(self, flat: np.ndarray) -> Proba:
         return [_np_softmax(part) for part in self._parts(flat)]
 
-    def tf_sample(self, flat, seed=None):
+    def tf_sample(self, flat: tf.Tensor, seed: Optional[int] = None) -> tf.Tensor:
         parts = tf.split(_tf_gumbel_max_noise(flat, seed), [int(n) for n in self.n_vec], axis=-1)
         return tf.stack([tf.argmax(part, axis=-1) for part in parts], axis=-1)
 
-    def _np_probability_of(self, proba, actions):
+    def _np_probability_of(self, proba: Proba, actions: np.ndarray) -> np.ndarray:
         rows = np.arange(actions.shape[0])
         return np.prod([part[rows, actions[:, i]] for i, part in enumerate(proba)], axis=0)
 
@@ -378,67 +386,69 @@ class DiagGaussianProbabilityDistributionType(ProbabilityDistributionType):
     action_dtype = np.float32
     one_action_for_all = True  # a density exists everywhere: SB2 did not check Box batches
 
-    def __init__(self, size: int, space: Optional[spaces.Box] = None):
+    space: spaces.Box
+
+    def __init__(self, size: int, space: Optional[spaces.Box] = None) -> None:
         self.size = int(size)
         self.space = spaces.Box(-np.inf, np.inf, (self.size,), np.float32) if space is None else space
 
-    def probability_distribution_class(self):
+    def probability_distribution_class(self) -> Callable[[tf.Tensor], ProbabilityDistribution]:
         return DiagGaussianProbabilityDistribution
 
-    def _pi_layer(self, pi_latent, init_scale, init_bias):
+    def _pi_layer(self, pi_latent: tf.Tensor, init_scale: float, init_bias: float) -> tf.Tensor:
         mean = linear(pi_latent, "pi", self.size, init_scale=init_scale, init_bias=init_bias)
         logstd = get_variable("pi/logstd", (1, self.size), lambda shape: np.zeros(shape, np.float32))
         if in_numpy_mode():
             return np.concatenate([mean, mean * 0.0 + logstd], axis=1)
         return tf.concat([mean, mean * 0.0 + logstd], axis=1)
 
-    def param_shape(self):
+    def param_shape(self) -> List[int]:
         return [2 * self.size]
 
-    def _q_units(self):
+    def _q_units(self) -> int:
         return self.size  # SB2's q head has one unit per action dimension, not per parameter
 
-    def sample_shape(self):
+    def sample_shape(self) -> List[int]:
         return [self.size]
 
-    def sample_dtype(self):
+    def sample_dtype(self) -> tf.DType:
         return tf.float32
 
-    def np_sample(self, flat, rng):
+    def np_sample(self, flat: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         mean, logstd = flat[:, :self.size], flat[:, self.size:]
         noise = rng.standard_normal(mean.shape, dtype=np.float32)
         return mean + np.exp(logstd) * noise
 
-    def np_mode(self, flat):
+    def np_mode(self, flat: np.ndarray) -> np.ndarray:
         return flat[:, :self.size].copy()
 
-    def np_neglogp(self, flat, actions):
+    def np_neglogp(self, flat: np.ndarray, actions: np.ndarray) -> np.ndarray:
         return _np_gaussian_neglogp(flat[:, :self.size], flat[:, self.size:],
                                     np.asarray(actions, np.float32)).astype(np.float32)
 
-    def np_proba(self, flat):
+    def np_proba(self, flat: np.ndarray) -> Proba:
         return [flat[:, :self.size], np.exp(flat[:, self.size:])]
 
-    def tf_sample(self, flat, seed=None):
+    def tf_sample(self, flat: tf.Tensor, seed: Optional[int] = None) -> tf.Tensor:
         mean, logstd = tf.split(flat, 2, axis=-1)
         return mean + tf.exp(logstd) * tf.random.normal(tf.shape(mean), seed=seed)
 
-    def np_clip_actions(self, actions):
+    def np_clip_actions(self, actions: np.ndarray) -> np.ndarray:
         return np.clip(actions, self.space.low, self.space.high)
 
-    def tf_clip_actions(self, actions):
+    def tf_clip_actions(self, actions: tf.Tensor) -> tf.Tensor:
         low = np.asarray(self.space.low, np.float32)
         high = np.asarray(self.space.high, np.float32)
         return tf.minimum(tf.maximum(actions, low), high)
 
-    def np_likelihood(self, proba, actions, logp=False):
+    def np_likelihood(self, proba: Proba, actions: np.ndarray, logp: bool = False) -> np.ndarray:
         """The log-density is :meth:`np_neglogp`'s, from ``(mean, std)``; ``log(std)`` in float64, so that
         ``exp(log(std))`` gives ``std`` back."""
         mean, std = proba
         logprob = -_np_gaussian_neglogp(np.asarray(mean), np.log(np.asarray(std, np.float64)), actions)
         return logprob if logp else np.exp(logprob)
 
-    def bc_loss(self, flat, actions):
+    def bc_loss(self, flat: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
         """SB2's: the squared error of the Gaussian's mean, averaged over action dimensions (so that
         the batch mean is SB2's ``mean((expert_action - mean) ** 2)``)."""
         return tf.reduce_mean(tf.square(actions - flat[:, :self.size]), axis=-1)
@@ -447,45 +457,45 @@ class DiagGaussianProbabilityDistributionType(ProbabilityDistributionType):
 class BernoulliProbabilityDistributionType(ProbabilityDistributionType):
     action_dtype = np.float32
 
-    def __init__(self, size: int, space: Optional[spaces.MultiBinary] = None):
+    def __init__(self, size: int, space: Optional[spaces.MultiBinary] = None) -> None:
         self.size = int(size)
         self.space = spaces.MultiBinary(self.size) if space is None else space
 
-    def probability_distribution_class(self):
+    def probability_distribution_class(self) -> Callable[[tf.Tensor], ProbabilityDistribution]:
         return BernoulliProbabilityDistribution
 
-    def param_shape(self):
+    def param_shape(self) -> List[int]:
         return [self.size]
 
-    def sample_shape(self):
+    def sample_shape(self) -> List[int]:
         return [self.size]
 
-    def sample_dtype(self):
+    def sample_dtype(self) -> tf.DType:
         return tf.int32  # SB2's declared dtype; samples and modes are float32 (quirk 31)
 
-    def np_sample(self, flat, rng):
+    def np_sample(self, flat: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return (rng.random(flat.shape, dtype=np.float32) < _np_sigmoid(flat)).astype(np.float32)
 
-    def np_mode(self, flat):
+    def np_mode(self, flat: np.ndarray) -> np.ndarray:
         return np.round(_np_sigmoid(flat)).astype(np.float32)
 
-    def np_neglogp(self, flat, actions):
+    def np_neglogp(self, flat: np.ndarray, actions: np.ndarray) -> np.ndarray:
         actions = np.asarray(actions, np.float32)
         cross_entropy = np.maximum(flat, 0) - flat * actions + np.log1p(np.exp(-np.abs(flat)))
         return cross_entropy.sum(axis=-1).astype(np.float32)
 
-    def np_proba(self, flat):
+    def np_proba(self, flat: np.ndarray) -> Proba:
         return _np_sigmoid(flat)
 
-    def tf_sample(self, flat, seed=None):
+    def tf_sample(self, flat: tf.Tensor, seed: Optional[int] = None) -> tf.Tensor:
         uniform = tf.random.uniform(tf.shape(flat), seed=seed)
         return tf.cast(uniform < tf.sigmoid(flat), tf.float32)
 
-    def _np_probability_of(self, proba, actions):
+    def _np_probability_of(self, proba: Any, actions: np.ndarray) -> np.ndarray:  # proba: one array here
         return np.prod(proba * actions + (1 - proba) * (1 - actions), axis=1)
 
 
-def make_proba_dist_type(ac_space) -> ProbabilityDistributionType:
+def make_proba_dist_type(ac_space: spaces.Space) -> ProbabilityDistributionType:
     """The object of a gymnasium action space (clear errors for the spaces PPO2 does not support)."""
     check_zero_start(ac_space, "the action")
     if isinstance(ac_space, spaces.Box):
@@ -506,7 +516,7 @@ def make_proba_dist_type(ac_space) -> ProbabilityDistributionType:
         f"{type(ac_space).__name__} ({ac_space}). Supported: {SUPPORTED_SPACE_NAMES}.")
 
 
-def shape_el(tensor, index: int):
+def shape_el(tensor: tf.Tensor, index: int) -> Union[int, tf.Tensor]:
     """Static size of ``tensor``'s dimension ``index`` when known, else the dynamic one."""
     static = tensor.shape[index]
     return static if static is not None else tf.shape(tensor)[index]
