@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import warnings
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union, cast
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 
@@ -29,6 +29,8 @@ __all__ = ["ortho_init", "linear", "conv", "conv_to_fc", "mlp", "lstm", "lnlstm"
            "NumpyUnsupported", "current_backend", "using_backend", "get_variable", "in_numpy_mode"]
 
 Initializer = Callable[[Tuple[int, ...]], np.ndarray]
+#: a tf.Tensor (TF backend) or an np.ndarray (numpy backend); TF has no type stubs
+Tensor = Any
 
 
 class NumpyUnsupported(Exception):
@@ -64,7 +66,7 @@ def constant_init(value: float) -> Initializer:
 class _Registry:
     """Plain containers kept out of Keras attribute tracking (tracked dicts are slow to read)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.variables: Dict[str, tf.Variable] = {}
         self.order: List[str] = []
         self.numpy: Dict[str, np.ndarray] = {}
@@ -80,7 +82,7 @@ class VariableStore(tf_keras.Model):
     keeps reading the snapshot it started with).
     """
 
-    def __init__(self, prefix: str = "model"):
+    def __init__(self, prefix: str = "model") -> None:
         super().__init__(name=prefix)
         self.prefix = prefix
         self._registry = _Registry()
@@ -134,46 +136,46 @@ class VariableStore(tf_keras.Model):
 # ----------------------------------------------------------------------------------------------
 # Activations: one registry, TF function -> numpy twin
 # ----------------------------------------------------------------------------------------------
-def _relu(x):
+def _relu(x: Tensor) -> Tensor:
     return np.maximum(x, 0.0)
 
 
-def _relu6(x):
+def _relu6(x: Tensor) -> Tensor:
     return np.clip(x, 0.0, 6.0)
 
 
-def _elu(x):
+def _elu(x: Tensor) -> Tensor:
     return np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))
 
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
-def _selu(x):
+def _selu(x: Tensor) -> Tensor:
     return _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0.0)))
 
 
-def _sigmoid(x):
+def _sigmoid(x: Tensor) -> Tensor:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _silu(x):
+def _silu(x: Tensor) -> Tensor:
     return x * _sigmoid(x)
 
 
-def _softplus(x):
+def _softplus(x: Tensor) -> Tensor:
     return np.logaddexp(x, 0.0).astype(x.dtype, copy=False)
 
 
-def _softsign(x):
+def _softsign(x: Tensor) -> Tensor:
     return x / (1.0 + np.abs(x))
 
 
-def _leaky_relu(x):  # tf.nn.leaky_relu's default alpha
+def _leaky_relu(x: Tensor) -> Tensor:  # tf.nn.leaky_relu's default alpha
     return np.where(x > 0, x, 0.2 * x)
 
 
-def _identity(x):
+def _identity(x: Tensor) -> Tensor:
     return x
 
 
@@ -229,30 +231,30 @@ class TfBackend:
     stack = staticmethod(tf.stack)
     reshape = staticmethod(tf.reshape)
 
-    def __init__(self, store: VariableStore):
+    def __init__(self, store: VariableStore) -> None:
         self.store = store
 
-    def variable(self, name: str, shape: Sequence[int], initializer: Initializer):
+    def variable(self, name: str, shape: Sequence[int], initializer: Initializer) -> Tensor:
         return self.store.get_variable(name, shape, initializer)
 
     @staticmethod
-    def activation(act_fun: Callable, x):
+    def activation(act_fun: Callable, x: Tensor) -> Tensor:
         return act_fun(x)
 
     @staticmethod
-    def split(x, parts: int):
+    def split(x: Tensor, parts: int) -> List[Tensor]:
         return tf.split(x, parts, axis=-1)
 
     @staticmethod
-    def concat(tensors):
+    def concat(tensors: Sequence[Tensor]) -> Tensor:
         return tf.concat(tensors, axis=-1)
 
     @staticmethod
-    def moments(x):
+    def moments(x: Tensor) -> Tuple[Tensor, Tensor]:
         return tf.nn.moments(x, axes=[-1], keepdims=True)
 
     @staticmethod
-    def cast_float(x):
+    def cast_float(x: Tensor) -> Tensor:
         return tf.cast(x, tf.float32)
 
 
@@ -269,12 +271,12 @@ class NumpyBackend:
     stack = staticmethod(np.stack)
     reshape: Callable[..., np.ndarray] = staticmethod(np.reshape)  # mypy keeps only the stub's first overload
 
-    def __init__(self, store: VariableStore):
+    def __init__(self, store: VariableStore) -> None:
         self.store = store
         self.weights = store.numpy_weights
         self.prefix = store.prefix + "/"
 
-    def variable(self, name: str, shape: Sequence[int], initializer: Initializer):
+    def variable(self, name: str, shape: Sequence[int], initializer: Initializer) -> Tensor:
         weights = self.weights.get(self.prefix + name)
         if weights is None:  # not created yet: create it (its copy is the initial value)
             self.store.get_variable(name, shape, initializer)
@@ -282,23 +284,23 @@ class NumpyBackend:
         return weights
 
     @staticmethod
-    def activation(act_fun: Callable, x):
+    def activation(act_fun: Callable, x: Tensor) -> Tensor:
         return _numpy_activation(act_fun)(x)
 
     @staticmethod
-    def split(x, parts: int):
+    def split(x: Tensor, parts: int) -> List[Tensor]:
         return np.split(x, parts, axis=-1)
 
     @staticmethod
-    def concat(tensors):
+    def concat(tensors: Sequence[Tensor]) -> Tensor:
         return np.concatenate(tensors, axis=-1)
 
     @staticmethod
-    def moments(x):
+    def moments(x: Tensor) -> Tuple[Tensor, Tensor]:
         return x.mean(axis=-1, keepdims=True), x.var(axis=-1, keepdims=True)
 
     @staticmethod
-    def cast_float(x):
+    def cast_float(x: Tensor) -> Tensor:
         return np.asarray(x, np.float32)
 
 
@@ -332,7 +334,8 @@ def in_numpy_mode() -> bool:
     return backend is not None and backend.is_numpy
 
 
-def get_variable(name: str, shape: Sequence[int], initializer: Initializer, backend: Optional[Backend] = None):
+def get_variable(name: str, shape: Sequence[int], initializer: Initializer,
+                 backend: Optional[Backend] = None) -> Tensor:
     """The variable ``model/{name}`` (TF backend) or its numpy copy (numpy backend)."""
     return (backend or current_backend()).variable(name, shape, initializer)
 
@@ -340,13 +343,13 @@ def get_variable(name: str, shape: Sequence[int], initializer: Initializer, back
 # ----------------------------------------------------------------------------------------------
 # SB2's helpers
 # ----------------------------------------------------------------------------------------------
-def activation(act_fun: Callable, x, backend: Optional[Backend] = None):
+def activation(act_fun: Callable, x: Tensor, backend: Optional[Backend] = None) -> Tensor:
     """``act_fun(x)`` on the backend (numpy: the twin from :data:`ACTIVATIONS`)."""
     return (backend or current_backend()).activation(act_fun, x)
 
 
-def linear(input_tensor, scope: str, n_hidden: int, *, init_scale: float = 1.0,
-           init_bias: float = 0.0, backend: Optional[Backend] = None):
+def linear(input_tensor: Tensor, scope: str, n_hidden: int, *, init_scale: float = 1.0,
+           init_bias: float = 0.0, backend: Optional[Backend] = None) -> Tensor:
     """``input @ w + b`` with variables ``{scope}/w`` (orthogonal, ``init_scale``) and ``{scope}/b``."""
     backend = backend or current_backend()
     n_input = int(input_tensor.shape[-1])
@@ -355,9 +358,9 @@ def linear(input_tensor, scope: str, n_hidden: int, *, init_scale: float = 1.0,
     return backend.matmul(input_tensor, weight) + bias
 
 
-def conv(input_tensor, scope: str, *, n_filters: int, filter_size: Union[int, Sequence[int]],
+def conv(input_tensor: Tensor, scope: str, *, n_filters: int, filter_size: Union[int, Sequence[int]],
          stride: int, pad: str = "VALID", init_scale: float = 1.0, data_format: str = "NHWC",
-         one_dim_bias: bool = False, backend: Optional[Backend] = None):
+         one_dim_bias: bool = False, backend: Optional[Backend] = None) -> Tensor:
     """2-D convolution with SB2's variables ``{scope}/w`` and ``{scope}/b`` (bias ``[1, C, 1, 1]``).
     TF backend only (numpy raises :class:`NumpyUnsupported`)."""
     backend = backend or current_backend()
@@ -379,14 +382,14 @@ def conv(input_tensor, scope: str, *, n_filters: int, filter_size: Union[int, Se
     return bias + tf.nn.conv2d(input_tensor, weight, strides=[1, stride, stride, 1], padding=pad)
 
 
-def conv_to_fc(input_tensor, backend: Optional[Backend] = None):
+def conv_to_fc(input_tensor: Tensor, backend: Optional[Backend] = None) -> Tensor:
     """Flatten all but the batch axis (row-major, as SB2)."""
     n_features = int(np.prod([int(d) for d in input_tensor.shape[1:]]))
     return (backend or current_backend()).reshape(input_tensor, (-1, n_features))
 
 
-def mlp(input_tensor, layers: Sequence[int], activ_fn: Callable = tf.nn.relu,
-        backend: Optional[Backend] = None):
+def mlp(input_tensor: Tensor, layers: Sequence[int], activ_fn: Callable = tf.nn.relu,
+        backend: Optional[Backend] = None) -> Tensor:
     """SB2's plain MLP: ``fc{i}`` layers with ``activ_fn`` (orthogonal init sqrt(2))."""
     backend = backend or current_backend()
     output = input_tensor
@@ -400,7 +403,7 @@ def mlp(input_tensor, layers: Sequence[int], activ_fn: Callable = tf.nn.relu,
 # Recurrent layers: SB2's LSTM cell (gates i, f, o, u; state = concat([c, h]); masks reset the
 # state before each step) for TF sequences and numpy steps.
 # ----------------------------------------------------------------------------------------------
-def _layer_norm(ops: Backend, x, gain, bias, epsilon: float = 1e-5):
+def _layer_norm(ops: Backend, x: Tensor, gain, bias, epsilon: float = 1e-5):
     mean, variance = ops.moments(x)
     return (x - mean) / ops.sqrt(variance + epsilon) * gain + bias
 
@@ -436,8 +439,8 @@ def _lstm_step(ops: Backend, weights, x_projected, mask, cell, hidden, layer_nor
     return cell, hidden
 
 
-def lstm(input_tensor, mask_tensor, cell_state_hidden, scope: str, n_hidden: int,
-         init_scale: float = 1.0, layer_norm: bool = False, backend: Optional[Backend] = None):
+def lstm(input_tensor: Tensor, mask_tensor: Tensor, cell_state_hidden: Tensor, scope: str, n_hidden: int,
+         init_scale: float = 1.0, layer_norm: bool = False, backend: Optional[Backend] = None) -> Tuple[Tensor, Tensor]:
     """SB2's LSTM over a sequence (``lstm1`` in SB2's policies).
 
     :param input_tensor: ``[n_steps, n_env, n_input]`` (or a list of ``[n_env, n_input]`` steps, SB2's form)
@@ -472,7 +475,7 @@ def lstm(input_tensor, mask_tensor, cell_state_hidden, scope: str, n_hidden: int
             steps.append(hidden)
         outputs = np.stack(steps)
     else:
-        def scan_step(carry, inputs):
+        def scan_step(carry: Tuple[Tensor, Tensor], inputs: Tuple[Tensor, Tensor]) -> Tuple[Tensor, Tensor]:
             return _lstm_step(ops, weights, inputs[0], inputs[1], carry[0], carry[1], layer_norm)
 
         cells, outputs = tf.scan(scan_step, (x_projected, masks), initializer=(cell, hidden))
@@ -483,8 +486,8 @@ def lstm(input_tensor, mask_tensor, cell_state_hidden, scope: str, n_hidden: int
     return outputs, new_state
 
 
-def lnlstm(input_tensor, mask_tensor, cell_state_hidden, scope: str, n_hidden: int, init_scale: float = 1.0,
-           backend: Optional[Backend] = None):
+def lnlstm(input_tensor: Tensor, mask_tensor: Tensor, cell_state_hidden: Tensor, scope: str, n_hidden: int,
+           init_scale: float = 1.0, backend: Optional[Backend] = None) -> Tuple[Tensor, Tensor]:
     """SB2's layer-normalised LSTM: :func:`lstm` with ``layer_norm=True``."""
     return lstm(input_tensor, mask_tensor, cell_state_hidden, scope, n_hidden, init_scale=init_scale,
                 layer_norm=True, backend=backend)
