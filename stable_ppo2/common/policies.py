@@ -15,12 +15,12 @@ import threading
 import warnings
 from abc import ABC, abstractmethod
 from itertools import zip_longest
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, Union, cast
 
 import numpy as np
 from gymnasium import spaces
 
-from stable_ppo2.common.distributions import make_proba_dist_type
+from stable_ppo2.common.distributions import Proba, ProbabilityDistributionType, make_proba_dist_type
 from stable_ppo2.common.input import (
     check_observation_space,
     input_dtype,
@@ -32,6 +32,7 @@ from stable_ppo2.common.tf_layers import (
     Backend,
     NumpyBackend,
     NumpyUnsupported,
+    Tensor,
     TfBackend,
     VariableStore,
     conv,
@@ -44,7 +45,7 @@ from stable_ppo2.common.tf_layers import (
 from stable_ppo2.common.tf_util import batch_to_seq, seq_to_batch, tf
 
 
-def nature_cnn(scaled_images, **kwargs):
+def nature_cnn(scaled_images: Tensor, **kwargs: Any) -> Tensor:
     """The Nature DQN encoder: 3 ReLU convolutions (c1, c2, c3) and a 512-unit ReLU layer (fc1)."""
     backend = current_backend()
     relu = tf.nn.relu
@@ -63,8 +64,8 @@ def _dense(backend: Backend, act_fun: Callable, latent, scope: str, n_units: int
     return backend.activation(act_fun, linear(latent, scope, n_units, init_scale=np.sqrt(2), backend=backend))
 
 
-def mlp_extractor(flat_observations, net_arch: Sequence[Union[int, Dict[str, List[int]]]],
-                  act_fun: Callable, backend: Optional[Backend] = None):
+def mlp_extractor(flat_observations: Tensor, net_arch: Sequence[Union[int, Dict[str, List[int]]]],
+                  act_fun: Callable, backend: Optional[Backend] = None) -> Tuple[Tensor, Tensor]:
     """Shared layers (``shared_fc{i}``) then separate policy/value layers (``pi_fc{i}``, ``vf_fc{i}``).
 
     ``net_arch``: leading ints are shared layer sizes; an optional final dict ``{'pi': [...],
@@ -99,7 +100,7 @@ def mlp_extractor(flat_observations, net_arch: Sequence[Union[int, Dict[str, Lis
     return latent_policy, latent_value
 
 
-def _probe_observations(ob_space, n: int) -> np.ndarray:
+def _probe_observations(ob_space: spaces.Space, n: int) -> np.ndarray:
     """A few fixed in-space observations, drawn without touching the space's own RNG."""
     rng = np.random.default_rng(12345)
     if isinstance(ob_space, spaces.Discrete):
@@ -108,10 +109,11 @@ def _probe_observations(ob_space, n: int) -> np.ndarray:
         return rng.integers(0, ob_space.nvec, size=(n,) + ob_space.nvec.shape)
     if isinstance(ob_space, spaces.MultiBinary):
         return rng.integers(0, 2, size=(n,) + tuple(ob_space.shape))
-    low = np.maximum(ob_space.low, -1.0)
-    high = np.minimum(ob_space.high, 1.0)
+    box = cast(spaces.Box, ob_space)  # check_observation_space allows no other kind
+    low = np.maximum(box.low, -1.0)
+    high = np.minimum(box.high, 1.0)
     high = np.where(high < low, low, high)
-    return rng.uniform(low, high, size=(n,) + ob_space.shape).astype(ob_space.dtype)
+    return rng.uniform(low, high, size=(n,) + box.shape).astype(box.dtype)
 
 
 class BasePolicy(ABC):
@@ -119,8 +121,19 @@ class BasePolicy(ABC):
 
     recurrent = False
 
-    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=False,
-                 scale=False, obs_phs=None, add_action_ph=False):
+    def __init__(
+        self,
+        sess: Any,
+        ob_space: spaces.Space,
+        ac_space: spaces.Space,
+        n_env: int,
+        n_steps: int,
+        n_batch: Optional[int],
+        reuse: bool = False,
+        scale: bool = False,
+        obs_phs: Any = None,
+        add_action_ph: bool = False,
+    ) -> None:
         check_observation_space(ob_space)
         self.sess = sess
         self.n_env, self.n_steps, self.n_batch = n_env, n_steps, n_batch
@@ -135,7 +148,7 @@ class BasePolicy(ABC):
         return isinstance(self.ac_space, spaces.Discrete)
 
     @property
-    def initial_state(self):
+    def initial_state(self) -> Optional[np.ndarray]:
         return None
 
     @staticmethod
@@ -145,11 +158,15 @@ class BasePolicy(ABC):
             raise ValueError(f"Unknown keywords for policy: {kwargs}")
 
     @abstractmethod
-    def step(self, obs, state=None, mask=None):
+    def step(
+        self, obs: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None
+    ) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]:
         ...
 
     @abstractmethod
-    def proba_step(self, obs, state=None, mask=None):
+    def proba_step(
+        self, obs: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None
+    ) -> Proba:
         ...
 
 
@@ -164,7 +181,17 @@ class ActorCriticPolicy(BasePolicy):
     #: init scale of the ``pi`` and ``q`` layers (SB2: 0.01 for feed-forward, 1.0 for LSTM policies)
     head_init_scale = 0.01
 
-    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=False, scale=False):
+    def __init__(
+        self,
+        sess: Any,
+        ob_space: spaces.Space,
+        ac_space: spaces.Space,
+        n_env: int,
+        n_steps: int,
+        n_batch: Optional[int],
+        reuse: bool = False,
+        scale: bool = False,
+    ) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=reuse, scale=scale)
         self._pdtype = make_proba_dist_type(ac_space)
         self.keras_model = VariableStore("model")
@@ -173,14 +200,14 @@ class ActorCriticPolicy(BasePolicy):
         self._built = False
         self._build_lock = threading.Lock()
         self._numpy_forward = False
-        self._tf_forward = None
+        self._tf_forward: Any = None  # the tf.function that build() makes
 
     @property
-    def pdtype(self):
+    def pdtype(self) -> ProbabilityDistributionType:
         return self._pdtype
 
     @abstractmethod
-    def extract_features(self, processed_obs):
+    def extract_features(self, processed_obs: Tensor) -> Tuple[Tensor, Tensor]:
         """``(latent_policy, latent_value)`` from preprocessed observations (TF or numpy).
 
         Runs inside :meth:`_network`: the layer helpers called without ``backend=`` use the backend
@@ -190,12 +217,21 @@ class ActorCriticPolicy(BasePolicy):
     #: size of the recurrent state per observation (0: feed-forward)
     state_size = 0
 
-    def _latents(self, processed_obs, states, masks, n_steps: int, backend: Backend):
+    def _latents(
+        self, processed_obs: Tensor, states: Optional[Tensor], masks: Optional[Tensor], n_steps: int, backend: Backend
+    ):
         """``(latent_policy, latent_value, new_states)``; feed-forward policies pass states through."""
         latent_policy, latent_value = self.extract_features(processed_obs)
         return latent_policy, latent_value, states
 
-    def _network(self, obs, backend: Backend, states=None, masks=None, n_steps: int = 1):
+    def _network(
+        self,
+        obs: np.ndarray,
+        backend: Backend,
+        states: Optional[Tensor] = None,
+        masks: Optional[Tensor] = None,
+        n_steps: int = 1,
+    ):
         """The forward function: flat distribution parameters, value ``[batch]``, ``q`` and the new
         recurrent states, computed on ``backend``."""
         with using_backend(backend):
@@ -209,13 +245,17 @@ class ActorCriticPolicy(BasePolicy):
                                                               init_scale=self.head_init_scale)
         return pdparam, value, q_values, new_states
 
-    def network_with_state(self, obs, states=None, masks=None, n_steps: int = 1):
+    def network_with_state(
+        self, obs: Tensor, states: Optional[Tensor] = None, masks: Optional[Tensor] = None, n_steps: int = 1
+    ) -> Tuple[Tensor, Tensor, Tensor, Optional[Tensor]]:
         """The TF network: ``(pdparam, value, q, new_states)``. For recurrent policies ``obs`` and
         ``masks`` are ``n_steps``-long sequences, env-major, and ``states`` one row per sequence."""
         self.build()
         return self._network(obs, self._tf_backend, states, masks, n_steps)
 
-    def network(self, obs, states=None, masks=None, n_steps: int = 1):
+    def network(
+        self, obs: Tensor, states: Optional[Tensor] = None, masks: Optional[Tensor] = None, n_steps: int = 1
+    ) -> Tuple[Tensor, Tensor, Tensor]:
         """The TF network (for losses and compiled code): ``(pdparam, value, q)``."""
         return self.network_with_state(obs, states, masks, n_steps)[:3]
 
@@ -239,7 +279,7 @@ class ActorCriticPolicy(BasePolicy):
         specs = [tf.TensorSpec((None,) + obs_shape, tf.as_dtype(obs_dtype)),
                  tf.TensorSpec((None, self.state_size), tf.float32), tf.TensorSpec((None,), tf.float32)]
 
-        def tf_forward(obs, states, masks):
+        def tf_forward(obs: Tensor, states: Tensor, masks: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
             pdparam, value, _, new_states = self._network(obs, self._tf_backend, states, masks)
             return pdparam, value, new_states
 
@@ -284,7 +324,9 @@ class ActorCriticPolicy(BasePolicy):
         self.keras_model.restore_from_numpy()
 
     # ---------------------------------------------------------------- acting
-    def forward_np_state(self, obs: np.ndarray, state=None, mask=None):
+    def forward_np_state(
+        self, obs: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None
+    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(pdparam, values, new_state)`` for one step of a batch of raw observations, as numpy.
 
         ``state`` (one row per observation; zeros if None) and ``mask`` (episode starts: the
@@ -302,11 +344,19 @@ class ActorCriticPolicy(BasePolicy):
         pdparam, value, new_state = self._tf_forward(obs, state, mask)
         return pdparam.numpy(), value.numpy(), new_state.numpy()
 
-    def forward_np(self, obs: np.ndarray, state=None, mask=None) -> Tuple[np.ndarray, np.ndarray]:
+    def forward_np(
+        self, obs: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
         """Flat distribution parameters and values for a batch of raw observations, as numpy."""
         return self.forward_np_state(obs, state, mask)[:2]
 
-    def step(self, obs, state=None, mask=None, deterministic=False):
+    def step(
+        self,
+        obs: np.ndarray,
+        state: Optional[np.ndarray] = None,
+        mask: Optional[np.ndarray] = None,
+        deterministic: bool = False,
+    ) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]:
         """``(actions, values, states, neglogp)``; neglogp is that of a sampled action (as SB2)."""
         pdparam, value, new_state = self.forward_np_state(obs, state, mask)
         sampled = self._pdtype.np_sample(pdparam, self.np_random)
@@ -314,10 +364,14 @@ class ActorCriticPolicy(BasePolicy):
         actions = self._pdtype.np_mode(pdparam) if deterministic else sampled
         return actions, value, (new_state if self.recurrent else None), neglogp
 
-    def proba_step(self, obs, state=None, mask=None):
+    def proba_step(
+        self, obs: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None
+    ) -> Proba:
         return self._pdtype.np_proba(self.forward_np(obs, state, mask)[0])
 
-    def value(self, obs, state=None, mask=None):
+    def value(
+        self, obs: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None
+    ) -> np.ndarray:
         return self.forward_np(obs, state, mask)[1]
 
 
@@ -330,9 +384,22 @@ class FeedForwardPolicy(ActorCriticPolicy):
     :param cnn_extractor: ``f(scaled_images, **kwargs) -> features`` for CNN policies
     """
 
-    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=False, layers=None,
-                 net_arch=None, act_fun=tf.tanh, cnn_extractor=nature_cnn, feature_extraction="cnn",
-                 **kwargs):
+    def __init__(
+        self,
+        sess: Any,
+        ob_space: spaces.Space,
+        ac_space: spaces.Space,
+        n_env: int,
+        n_steps: int,
+        n_batch: Optional[int],
+        reuse: bool = False,
+        layers: Optional[List[int]] = None,
+        net_arch: Optional[List[Union[int, Dict[str, List[int]]]]] = None,
+        act_fun: Callable[[Tensor], Tensor] = tf.tanh,
+        cnn_extractor: Callable[..., Tensor] = nature_cnn,
+        feature_extraction: str = "cnn",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=reuse,
                          scale=(feature_extraction == "cnn"))
         self._kwargs_check(feature_extraction, kwargs)
@@ -351,7 +418,7 @@ class FeedForwardPolicy(ActorCriticPolicy):
         self.feature_extraction = feature_extraction
         self.cnn_kwargs = kwargs
 
-    def extract_features(self, processed_obs):
+    def extract_features(self, processed_obs: Tensor) -> Tuple[Tensor, Tensor]:
         if self.feature_extraction == "cnn":
             latent = self.cnn_extractor(processed_obs, **self.cnn_kwargs)
             return latent, latent
@@ -362,7 +429,17 @@ class FeedForwardPolicy(ActorCriticPolicy):
 class CnnPolicy(FeedForwardPolicy):
     """Nature CNN on image observations scaled to [0, 1]."""
 
-    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=False, **_kwargs):
+    def __init__(
+        self,
+        sess: Any,
+        ob_space: spaces.Space,
+        ac_space: spaces.Space,
+        n_env: int,
+        n_steps: int,
+        n_batch: Optional[int],
+        reuse: bool = False,
+        **_kwargs: Any,
+    ) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse,
                          feature_extraction="cnn", **_kwargs)
 
@@ -370,7 +447,17 @@ class CnnPolicy(FeedForwardPolicy):
 class MlpPolicy(FeedForwardPolicy):
     """Two separate 64-64 tanh networks for the policy and the value function (by default)."""
 
-    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=False, **_kwargs):
+    def __init__(
+        self,
+        sess: Any,
+        ob_space: spaces.Space,
+        ac_space: spaces.Space,
+        n_env: int,
+        n_steps: int,
+        n_batch: Optional[int],
+        reuse: bool = False,
+        **_kwargs: Any,
+    ) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse,
                          feature_extraction="mlp", **_kwargs)
 
@@ -385,8 +472,18 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
     recurrent = True
     head_init_scale = 1.0  # SB2's LSTM policies keep the default init scale for pi and q
 
-    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, state_shape, reuse=False,
-                 scale=False):
+    def __init__(
+        self,
+        sess: Any,
+        ob_space: spaces.Space,
+        ac_space: spaces.Space,
+        n_env: int,
+        n_steps: int,
+        n_batch: Optional[int],
+        state_shape: Sequence[int],
+        reuse: bool = False,
+        scale: bool = False,
+    ) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=reuse, scale=scale)
         self.state_shape = tuple(int(d) for d in state_shape)
         self.state_size = int(np.prod(self.state_shape))
@@ -405,9 +502,24 @@ class LstmPolicy(RecurrentActorCriticPolicy):
     ``{'pi': [...], 'vf': [...]}`` dict of separate layers (all ``pi_fc{i}``, then all ``vf_fc{i}``).
     """
 
-    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm=256, reuse=False,
-                 layers=None, net_arch=None, act_fun=tf.tanh, cnn_extractor=nature_cnn,
-                 layer_norm=False, feature_extraction="cnn", **kwargs):
+    def __init__(
+        self,
+        sess: Any,
+        ob_space: spaces.Space,
+        ac_space: spaces.Space,
+        n_env: int,
+        n_steps: int,
+        n_batch: Optional[int],
+        n_lstm: int = 256,
+        reuse: bool = False,
+        layers: Optional[List[int]] = None,
+        net_arch: Optional[List[Union[int, str, Dict[str, List[int]]]]] = None,
+        act_fun: Callable[[Tensor], Tensor] = tf.tanh,
+        cnn_extractor: Callable[..., Tensor] = nature_cnn,
+        layer_norm: bool = False,
+        feature_extraction: str = "cnn",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch,
                          state_shape=(2 * n_lstm,), reuse=reuse,
                          scale=(feature_extraction == "cnn"))
@@ -432,7 +544,7 @@ class LstmPolicy(RecurrentActorCriticPolicy):
         self.cnn_kwargs = kwargs
 
     @staticmethod
-    def _check_net_arch(net_arch) -> None:
+    def _check_net_arch(net_arch: List[Union[int, str, Dict[str, List[int]]]]) -> None:
         n_lstm_layers = sum(1 for layer in net_arch if isinstance(layer, str) and layer == "lstm")
         if n_lstm_layers > 1:
             raise ValueError("The net_arch parameter must only contain one occurrence of 'lstm'!")
@@ -442,13 +554,14 @@ class LstmPolicy(RecurrentActorCriticPolicy):
             if isinstance(layer, dict) and ("lstm" in layer.get("pi", []) or "lstm" in layer.get("vf", [])):
                 raise NotImplementedError("LSTMs are only supported in the shared part of the policy network.")
 
-    def extract_features(self, processed_obs):
+    def extract_features(self, processed_obs: Tensor) -> Tensor:  # the features the LSTM reads
         """The features the LSTM reads (legacy layout) or the shared layers before ``'lstm'``."""
         if self.feature_extraction == "cnn" and self.net_arch is None:
             return self.cnn_extractor(processed_obs, **self.cnn_kwargs)
         backend = current_backend()
         latent = conv_to_fc(processed_obs, backend)
         if self.net_arch is None:
+            assert self.layers is not None  # __init__ sets the default layers when there is no net_arch
             for i, layer_size in enumerate(self.layers):
                 latent = _dense(backend, self.act_fun, latent, f"pi_fc{i}", layer_size)
             return latent
@@ -463,12 +576,14 @@ class LstmPolicy(RecurrentActorCriticPolicy):
             raise ValueError(f"net_arch entries must be ints, 'lstm' or a final dict, got {layer!r}")
         return _dense(backend, self.act_fun, latent, f"shared_fc{idx}", int(layer))
 
-    def _lstm(self, latent, states, masks, n_steps: int, backend: Backend):
+    def _lstm(self, latent, states: Optional[Tensor], masks: Optional[Tensor], n_steps: int, backend: Backend):
         outputs, new_states = lstm(batch_to_seq(latent, -1, n_steps), batch_to_seq(masks, -1, n_steps),
                                    states, "lstm1", self.n_lstm, layer_norm=self.layer_norm, backend=backend)
         return seq_to_batch(outputs), new_states
 
-    def _latents(self, processed_obs, states, masks, n_steps: int, backend: Backend):
+    def _latents(
+        self, processed_obs: Tensor, states: Optional[Tensor], masks: Optional[Tensor], n_steps: int, backend: Backend
+    ):
         latent, new_states = self._lstm(self.extract_features(processed_obs), states, masks, n_steps, backend)
         if self.net_arch is None:
             return latent, latent, new_states
@@ -492,7 +607,18 @@ class LstmPolicy(RecurrentActorCriticPolicy):
 class MlpLstmPolicy(LstmPolicy):
     """Two 64-unit tanh layers, then an LSTM of ``n_lstm`` units."""
 
-    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm=256, reuse=False, **_kwargs):
+    def __init__(
+        self,
+        sess: Any,
+        ob_space: spaces.Space,
+        ac_space: spaces.Space,
+        n_env: int,
+        n_steps: int,
+        n_batch: Optional[int],
+        n_lstm: int = 256,
+        reuse: bool = False,
+        **_kwargs: Any,
+    ) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm, reuse,
                          layer_norm=False, feature_extraction="mlp", **_kwargs)
 
@@ -500,7 +626,18 @@ class MlpLstmPolicy(LstmPolicy):
 class MlpLnLstmPolicy(LstmPolicy):
     """:class:`MlpLstmPolicy` with SB2's layer-normalised LSTM cell."""
 
-    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm=256, reuse=False, **_kwargs):
+    def __init__(
+        self,
+        sess: Any,
+        ob_space: spaces.Space,
+        ac_space: spaces.Space,
+        n_env: int,
+        n_steps: int,
+        n_batch: Optional[int],
+        n_lstm: int = 256,
+        reuse: bool = False,
+        **_kwargs: Any,
+    ) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm, reuse,
                          layer_norm=True, feature_extraction="mlp", **_kwargs)
 
@@ -508,7 +645,18 @@ class MlpLnLstmPolicy(LstmPolicy):
 class CnnLstmPolicy(LstmPolicy):
     """Nature CNN, then an LSTM of ``n_lstm`` units."""
 
-    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm=256, reuse=False, **_kwargs):
+    def __init__(
+        self,
+        sess: Any,
+        ob_space: spaces.Space,
+        ac_space: spaces.Space,
+        n_env: int,
+        n_steps: int,
+        n_batch: Optional[int],
+        n_lstm: int = 256,
+        reuse: bool = False,
+        **_kwargs: Any,
+    ) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm, reuse,
                          layer_norm=False, feature_extraction="cnn", **_kwargs)
 
@@ -516,7 +664,18 @@ class CnnLstmPolicy(LstmPolicy):
 class CnnLnLstmPolicy(LstmPolicy):
     """:class:`CnnLstmPolicy` with SB2's layer-normalised LSTM cell."""
 
-    def __init__(self, sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm=256, reuse=False, **_kwargs):
+    def __init__(
+        self,
+        sess: Any,
+        ob_space: spaces.Space,
+        ac_space: spaces.Space,
+        n_env: int,
+        n_steps: int,
+        n_batch: Optional[int],
+        n_lstm: int = 256,
+        reuse: bool = False,
+        **_kwargs: Any,
+    ) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm, reuse,
                          layer_norm=True, feature_extraction="cnn", **_kwargs)
 
