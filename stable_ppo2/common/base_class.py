@@ -9,15 +9,15 @@ import os
 import warnings
 from abc import ABC, abstractmethod
 from collections import OrderedDict, deque
-from typing import IO, Any, Dict, List, Optional, Union
+from typing import IO, TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Type, TypeVar, Union
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from stable_ppo2 import logger
-from stable_ppo2.common.callbacks import BaseCallback, CallbackList, ConvertCallback
-from stable_ppo2.common.distributions import make_proba_dist_type
+from stable_ppo2.common.callbacks import BaseCallback, CallbackList, ConvertCallback, MaybeCallback
+from stable_ppo2.common.distributions import Proba, make_proba_dist_type
 from stable_ppo2.common.gym_compat import make_env_from_id
 from stable_ppo2.common.input import (
     check_observation_space,
@@ -29,9 +29,14 @@ from stable_ppo2.common.misc_util import set_global_seeds
 from stable_ppo2.common.model_files.errors import ModelDataError, ModelFileError
 from stable_ppo2.common.model_files.formats import load_from_file, save_to_pickle, save_to_zip, spaces_match
 from stable_ppo2.common.model_files.schema import DataSchema
-from stable_ppo2.common.policies import get_policy_from_name
+from stable_ppo2.common.policies import BasePolicy, get_policy_from_name
 from stable_ppo2.common.tensorboard import TensorboardWriter  # noqa: F401  (SB2's import path)
-from stable_ppo2.common.vec_env import DummyVecEnv, VecEnv, unwrap_vec_normalize
+from stable_ppo2.common.vec_env import DummyVecEnv, VecEnv, VecNormalize, unwrap_vec_normalize
+
+if TYPE_CHECKING:
+    from stable_ppo2.gail.dataset.dataset import ExpertDataset
+
+_Model = TypeVar("_Model", bound="BaseRLModel")
 
 
 def _make_env_from_id(env_id: str):
@@ -75,7 +80,7 @@ def _constructor_defaults(cls) -> Dict[str, Any]:
 class SetVerbosity:
     """Silence stable_ppo2's logger while ``verbose <= 0`` (restored on exit), as SB2."""
 
-    def __init__(self, verbose: int = 0):
+    def __init__(self, verbose: int = 0) -> None:
         self.verbose = verbose
 
     def __enter__(self):
@@ -94,29 +99,39 @@ class BaseRLModel(ABC):
     #: The ``data`` entries a model file of this algorithm may carry (declared by the algorithm).
     _data_schema: DataSchema
 
-    def __init__(self, policy, env, verbose=0, *, requires_vec_env, policy_base, policy_kwargs=None,
-                 seed=None, n_cpu_tf_sess=None):
-        if isinstance(policy, str) and policy_base is not None:
-            self.policy = get_policy_from_name(policy_base, policy)
-        else:
-            self.policy = policy
+    def __init__(
+        self,
+        policy: Union[str, Type[BasePolicy]],
+        env: Any,
+        verbose: int = 0,
+        *,
+        requires_vec_env: bool,
+        policy_base: Optional[Type[BasePolicy]],
+        policy_kwargs: Optional[Dict[str, Any]] = None,
+        seed: Optional[int] = None,
+        n_cpu_tf_sess: Optional[int] = None,
+    ) -> None:
+        # a policy class (a name stays a name when no policy_base resolves it)
+        self.policy: Any = get_policy_from_name(policy_base, policy) \
+            if isinstance(policy, str) and policy_base is not None else policy
         self.env = env
         self.verbose = verbose
         self._requires_vec_env = requires_vec_env
         self.policy_kwargs = {} if policy_kwargs is None else policy_kwargs
-        self.observation_space = None
-        self.action_space = None
-        self.n_envs = None
+        # SB2's public attributes below are None until an env is set or setup_model runs (hence Any)
+        self.observation_space: Any = None
+        self.action_space: Any = None
+        self.n_envs: Any = None
         self._vectorize_action = False
         self.num_timesteps = 0
-        self.graph = None
-        self.sess = None
-        self.params = None
+        self.graph: Any = None
+        self.sess: Any = None
+        self.params: Any = None
         self.seed = seed
-        self._param_load_ops = None
+        self._param_load_ops: Any = None
         self.n_cpu_tf_sess = n_cpu_tf_sess
-        self.episode_reward = None
-        self.ep_info_buf = None
+        self.episode_reward: Any = None
+        self.ep_info_buf: Any = None
 
         if env is not None:
             if isinstance(env, str):
@@ -141,15 +156,15 @@ class BaseRLModel(ABC):
         self._vec_normalize_env = unwrap_vec_normalize(self.env)
 
     # ------------------------------------------------------------------------------ environment
-    def get_env(self):
+    def get_env(self) -> Optional[VecEnv]:
         """The VecEnv the model trains on (None if it has none)."""
         return self.env
 
-    def get_vec_normalize_env(self):
+    def get_vec_normalize_env(self) -> Optional[VecNormalize]:
         """The ``VecNormalize`` wrapper around the training env, or None."""
         return self._vec_normalize_env
 
-    def set_env(self, env) -> None:
+    def set_env(self, env: Any) -> None:
         """Replace the training env; its spaces must equal the model's."""
         if env is None and self.env is None:
             if self.verbose >= 1:
@@ -188,7 +203,7 @@ class BaseRLModel(ABC):
             self.num_timesteps = 0
         return self.num_timesteps == 0
 
-    def _init_callback(self, callback) -> BaseCallback:
+    def _init_callback(self, callback: MaybeCallback) -> BaseCallback:
         if isinstance(callback, list):
             callback = CallbackList(callback)
         if not isinstance(callback, BaseCallback):
@@ -216,15 +231,28 @@ class BaseRLModel(ABC):
         self.action_space.seed(seed)
 
     @abstractmethod
-    def setup_model(self):
+    def setup_model(self) -> None:
         ...
 
     @abstractmethod
-    def learn(self, total_timesteps, callback=None, log_interval=100, tb_log_name="run",
-              reset_num_timesteps=True):
+    def learn(
+        self,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 100,
+        tb_log_name: str = "run",
+        reset_num_timesteps: bool = True,
+    ) -> BaseRLModel:
         ...
 
-    def pretrain(self, dataset, n_epochs=10, learning_rate=1e-4, adam_epsilon=1e-8, val_interval=None):
+    def pretrain(
+        self,
+        dataset: ExpertDataset,
+        n_epochs: int = 10,
+        learning_rate: float = 1e-4,
+        adam_epsilon: float = 1e-8,
+        val_interval: Optional[int] = None,
+    ) -> BaseRLModel:
         """Behaviour cloning on an ``ExpertDataset``, from the current weights; returns self.
 
         See :func:`stable_ppo2.common.pretrain.pretrain` (losses, logging, recurrent policies).
@@ -242,7 +270,9 @@ class BaseRLModel(ABC):
         """SB2 name (``model/pi_fc0/w:0``) -> value, in parameter order."""
         return OrderedDict((variable.name, variable.numpy()) for variable in self.get_parameter_list())
 
-    def load_parameters(self, load_path_or_dict, exact_match: bool = True) -> None:
+    def load_parameters(
+        self, load_path_or_dict: Union[str, IO[bytes], Dict[str, np.ndarray]], exact_match: bool = True
+    ) -> None:
         """Set parameters from a dict, a list in parameter order, or a model file (path/file-like).
 
         Everything is checked (names, shapes) before anything is assigned, so a failed call
@@ -342,12 +372,26 @@ class BaseRLModel(ABC):
             save_to_zip(save_path, data, params, extra_entries)
 
     @classmethod
-    def _load_from_file(cls, load_path, load_data=True, custom_objects=None, trust_file=False):
+    def _load_from_file(
+        cls,
+        load_path: Union[str, IO[bytes]],
+        load_data=True,
+        custom_objects: Optional[Dict[str, Any]] = None,
+        trust_file: bool = False,
+    ):
         return load_from_file(load_path, load_data=load_data, custom_objects=custom_objects,
                               trust=trust_file, defaults=_constructor_defaults(cls))
 
     @classmethod
-    def load(cls, load_path, env=None, custom_objects=None, *, trust_file=False, **kwargs):
+    def load(
+        cls: Type[_Model],
+        load_path: Union[str, IO[bytes]],
+        env: Any = None,
+        custom_objects: Optional[Dict[str, Any]] = None,
+        *,
+        trust_file: bool = False,
+        **kwargs: Any,
+    ) -> _Model:
         """Load a model saved by stable_ppo2 or SB2 (zip), or by SB2 <= 2.7 (legacy cloudpickle ``.pkl``).
 
         :param load_path: a path (``x`` is tried as ``x``, ``x.zip``, ``x.pkl``) or a binary file object
@@ -393,7 +437,8 @@ class BaseRLModel(ABC):
         # the algorithm's schema are set, and only once all of them are checked.
         schema = cls._data_schema
         try:
-            model = cls(policy=data["policy"], env=None, _init_setup_model=False)
+            # the algorithm classes (PPO2), unlike BaseRLModel itself, take _init_setup_model
+            model = cls(policy=data["policy"], env=None, _init_setup_model=False)  # type: ignore[call-arg]
         except Exception as error:  # pylint: disable=broad-except
             raise ModelDataError(f"Model file {load_path!r} does not describe a valid "
                                  f"{cls.__name__} model: {error}") from error
@@ -439,21 +484,32 @@ class BaseRLModel(ABC):
 class ActorCriticRLModel(BaseRLModel):
     """A model with an actor-critic policy: ``predict`` and ``action_probability``."""
 
-    def __init__(self, policy, env, _init_setup_model, verbose=0, policy_base=None,
-                 requires_vec_env=False, policy_kwargs=None, seed=None, n_cpu_tf_sess=None):
+    def __init__(
+        self,
+        policy: Union[str, Type[BasePolicy]],
+        env: Any,
+        _init_setup_model: bool,
+        verbose: int = 0,
+        policy_base: Optional[Type[BasePolicy]] = None,
+        requires_vec_env: bool = False,
+        policy_kwargs: Optional[Dict[str, Any]] = None,
+        seed: Optional[int] = None,
+        n_cpu_tf_sess: Optional[int] = None,
+    ) -> None:
         super().__init__(policy, env, verbose=verbose, requires_vec_env=requires_vec_env,
                          policy_base=policy_base, policy_kwargs=policy_kwargs, seed=seed,
                          n_cpu_tf_sess=n_cpu_tf_sess)
-        self.act_model = None
-        self.train_model = None
-        self.step = None
-        self.proba_step = None
-        self.initial_state = None
+        # set by setup_model (None before, as in SB2)
+        self.act_model: Any = None
+        self.train_model: Any = None
+        self.step: Any = None
+        self.proba_step: Any = None
+        self.initial_state: Any = None
 
-    def get_parameter_list(self):
+    def get_parameter_list(self) -> List[Any]:
         return list(self.params)
 
-    def _prepare_observation(self, observation):
+    def _prepare_observation(self, observation: np.ndarray):
         space = self.observation_space
         given = type(observation).__name__
         try:
@@ -469,7 +525,7 @@ class ActorCriticRLModel(BaseRLModel):
         observation = observation.reshape((-1,) + tuple(space.shape))
         return observation, vectorized
 
-    def _prepare_inputs(self, observation, state, mask):
+    def _prepare_inputs(self, observation: np.ndarray, state: Optional[np.ndarray], mask: Optional[np.ndarray]):
         """Batch the observation; for recurrent models also one state row and one episode-start
         flag per observation (zeros when not given), whatever the training ``n_envs``."""
         observation, vectorized = self._prepare_observation(observation)
@@ -488,7 +544,13 @@ class ActorCriticRLModel(BaseRLModel):
         mask = np.zeros(n_rows, bool) if mask is None else np.asarray(mask, bool).reshape(n_rows)
         return observation, state, mask, vectorized
 
-    def predict(self, observation, state=None, mask=None, deterministic=False):
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: Optional[np.ndarray] = None,
+        mask: Optional[np.ndarray] = None,
+        deterministic: bool = False,
+    ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
         """Actions for one observation or a batch; Box actions are clipped to the bounds.
 
         Recurrent models take any number of observations (SB2: exactly ``n_envs``), with ``state``
@@ -501,7 +563,14 @@ class ActorCriticRLModel(BaseRLModel):
             actions = actions[0]
         return actions, states
 
-    def action_probability(self, observation, state=None, mask=None, actions=None, logp=False):
+    def action_probability(
+        self,
+        observation: np.ndarray,
+        state: Optional[np.ndarray] = None,
+        mask: Optional[np.ndarray] = None,
+        actions: Optional[np.ndarray] = None,
+        logp: bool = False,
+    ) -> Optional[Proba]:
         """The policy's action distribution, or the (log-)probability of ``actions`` (SB2 shapes)."""
         observation, state, mask, vectorized = self._prepare_inputs(observation, state, mask)
         actions_proba = self.proba_step(observation, state, mask)
@@ -519,7 +588,14 @@ class ActorCriticRLModel(BaseRLModel):
             ret = ret[0]
         return ret
 
-    def export_policy(self, path, format="saved_model", vec_normalize=None, stochastic=False, seed=None):
+    def export_policy(
+        self,
+        path: str,
+        format: str = "saved_model",
+        vec_normalize: Optional[VecNormalize] = None,
+        stochastic: bool = False,
+        seed: Optional[int] = None,
+    ) -> str:
         """Write the policy as a TF SavedModel folder or a ``.tflite`` file (raw observations to
         actions and values; ``vec_normalize``'s statistics folded in); returns ``path``.
         See :func:`stable_ppo2.common.export.export_policy` and ``docs/export.md``."""

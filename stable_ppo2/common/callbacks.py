@@ -10,7 +10,7 @@ continues, so legacy functions without a return statement keep training. The pub
 import os
 import re
 import warnings
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, cast
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union, cast
 
 import numpy as np
 
@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 LegacyCallback = Callable[[Dict[str, Any], Dict[str, Any]], Any]
+#: what ``learn(callback=...)`` takes: nothing, SB2's function, a list of callbacks, or a callback
+MaybeCallback = Union[None, LegacyCallback, List[Any], "BaseCallback"]
 
 
 def _keep_training(result: Any) -> bool:
