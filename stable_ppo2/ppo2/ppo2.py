@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import numbers
 import time
-from typing import Any, Callable, Dict, List, Optional, Union, cast
+from typing import Any, Callable, Dict, List, Optional, Type, Union, cast
 
 import numpy as np
 from gymnasium import spaces
 
 from stable_ppo2 import logger
 from stable_ppo2.common.base_class import ActorCriticRLModel, SetVerbosity
-from stable_ppo2.common.callbacks import ProgressBarCallback
+from stable_ppo2.common.callbacks import MaybeCallback, ProgressBarCallback
 from stable_ppo2.common.input import input_dtype, input_shape
 from stable_ppo2.common.math_util import explained_variance, safe_mean
 from stable_ppo2.common.model_files.schema import DataSchema
@@ -37,6 +37,7 @@ from stable_ppo2.common.schedules import get_schedule_fn
 from stable_ppo2.common.tensorboard import TensorboardWriter, total_episode_reward_logger
 from stable_ppo2.common.tf_util import USE_XLA, is_image, set_num_threads, tf
 from stable_ppo2.common.training_state import first_update
+from stable_ppo2.common.vec_env import VecEnv
 from stable_ppo2.ppo2.rollout import MinibatchPlan, RolloutBuffer, compute_gae, minibatch_plan, swap_and_flatten
 
 Schedule = Union[float, Callable[[float], float]]
@@ -76,7 +77,7 @@ def _check_schedule_values(update: int, frac: float, learning_rate, cliprange, c
 class Runner(AbstractEnvRunner):
     """Collects ``n_steps`` transitions from every env and computes GAE(lambda) returns."""
 
-    def __init__(self, *, env, model, n_steps: int, gamma: float, lam: float):
+    def __init__(self, *, env: VecEnv, model: PPO2, n_steps: int, gamma: float, lam: float) -> None:
         super().__init__(env=env, model=model, n_steps=n_steps)
         self.gamma = gamma
         self.lam = lam
@@ -140,11 +141,29 @@ class PPO2(ActorCriticRLModel):
     :param n_cpu_tf_sess: TF threads (process-wide and only before TF starts: best effort)
     """
 
-    def __init__(self, policy, env, gamma=0.99, n_steps=128, ent_coef=0.01, learning_rate=2.5e-4,
-                 vf_coef=0.5, max_grad_norm=0.5, lam=0.95, nminibatches=4, noptepochs=4,
-                 cliprange=0.2, cliprange_vf=None, verbose=0, tensorboard_log=None,
-                 _init_setup_model=True, policy_kwargs=None, full_tensorboard_log=False, seed=None,
-                 n_cpu_tf_sess=None):
+    def __init__(
+        self,
+        policy: Union[str, Type[ActorCriticPolicy]],
+        env: Any,
+        gamma: float = 0.99,
+        n_steps: int = 128,
+        ent_coef: float = 0.01,
+        learning_rate: Union[float, Callable[[float], float]] = 2.5e-4,
+        vf_coef: float = 0.5,
+        max_grad_norm: float = 0.5,
+        lam: float = 0.95,
+        nminibatches: int = 4,
+        noptepochs: int = 4,
+        cliprange: Union[float, Callable[[float], float]] = 0.2,
+        cliprange_vf: Union[None, float, Callable[[float], float]] = None,
+        verbose: int = 0,
+        tensorboard_log: Optional[str] = None,
+        _init_setup_model: bool = True,
+        policy_kwargs: Optional[Dict[str, Any]] = None,
+        full_tensorboard_log: bool = False,
+        seed: Optional[int] = None,
+        n_cpu_tf_sess: Optional[int] = None,
+    ) -> None:
         self.learning_rate = learning_rate
         self.cliprange = cliprange
         self.cliprange_vf = cliprange_vf
@@ -158,12 +177,13 @@ class PPO2(ActorCriticRLModel):
         self.noptepochs = noptepochs
         self.tensorboard_log = tensorboard_log
         self.full_tensorboard_log = full_tensorboard_log
-        self.n_batch = None
-        self.value = None
+        # set by setup_model (None before, as in SB2)
+        self.n_batch: Any = None
+        self.value: Any = None
         self.loss_names = list(LOSS_NAMES)
-        self._runner = None
-        self._optimizer = None
-        self._train_update = None
+        self._runner: Optional[Runner] = None
+        self._optimizer: Any = None
+        self._train_update: Any = None
         self._train_trace_count = 0
         super().__init__(policy=policy, env=env, verbose=verbose, requires_vec_env=True,
                          _init_setup_model=_init_setup_model, policy_base=ActorCriticPolicy,
@@ -373,9 +393,21 @@ class PPO2(ActorCriticRLModel):
         return minibatch_plan(self.n_envs, self.n_steps, self.nminibatches, self.noptepochs,
                               self.act_model.recurrent)
 
-    def train_on_batch(self, obs, returns, actions, values, neglogpacs, minibatch_indices,
-                       learning_rate: float, cliprange: float, cliprange_vf: Optional[float],
-                       masks=None, states=None, minibatch_envs=None) -> np.ndarray:
+    def train_on_batch(
+        self,
+        obs: np.ndarray,
+        returns: np.ndarray,
+        actions: np.ndarray,
+        values: np.ndarray,
+        neglogpacs: np.ndarray,
+        minibatch_indices: np.ndarray,
+        learning_rate: float,
+        cliprange: float,
+        cliprange_vf: Optional[float],
+        masks: Optional[np.ndarray] = None,
+        states: Optional[np.ndarray] = None,
+        minibatch_envs: Optional[np.ndarray] = None,
+    ) -> np.ndarray:
         """One PPO update on a collected batch; returns the mean of the 5 losses (``loss_names``).
 
         ``minibatch_indices``: row k holds the samples of minibatch step k. ``cliprange_vf`` None or
@@ -421,8 +453,15 @@ class PPO2(ActorCriticRLModel):
             "Likely causes: NaN/inf observations or rewards from the env (wrap it in VecCheckNan to "
             "find where), rewards on a huge scale (try VecNormalize), or a learning rate too high.")
 
-    def learn(self, total_timesteps, callback=None, log_interval=1, tb_log_name="PPO2",
-              reset_num_timesteps=True, progress_bar=False):
+    def learn(
+        self,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 1,
+        tb_log_name: str = "PPO2",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> PPO2:
         """Train for ``total_timesteps // (n_envs * n_steps)`` updates (SB2's count).
 
         ``progress_bar=True`` shows a tqdm bar (timesteps, fps, mean return). The schedules are local
@@ -430,7 +469,8 @@ class PPO2(ActorCriticRLModel):
         """
         learning_rate = get_schedule_fn(self.learning_rate)
         cliprange = get_schedule_fn(self.cliprange)
-        cliprange_vf = get_schedule_fn(self.cliprange_vf)
+        # None means cliprange (SB2's documented default; setup_model stores it that way)
+        cliprange_vf = get_schedule_fn(self.cliprange if self.cliprange_vf is None else self.cliprange_vf)
         new_tb_log = self._init_num_timesteps(reset_num_timesteps)
         if progress_bar:
             callback = [ProgressBarCallback(total_timesteps)] + (
