@@ -7,9 +7,12 @@ one of the x axes ``X_TIMESTEPS``, ``X_EPISODES`` or ``X_WALLTIME``.
 
 ``python -m stable_ppo2.results_plotter --dirs DIR [DIR ...]`` shows the figure.
 """
-from typing import Callable, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas
 
 from stable_ppo2.bench.monitor import load_results
 
@@ -38,7 +41,7 @@ def window_func(var_1: np.ndarray, var_2: np.ndarray, window: int,
     return np.asarray(var_1)[window - 1:], func(rolling_window(var_2, window), axis=-1)
 
 
-def ts2xy(timesteps, xaxis: str) -> Tuple[np.ndarray, np.ndarray]:
+def ts2xy(timesteps: "pandas.DataFrame", xaxis: str) -> Tuple[np.ndarray, np.ndarray]:
     """x and y of a learning curve from a :func:`load_results` DataFrame (columns ``r``, ``l``, ``t``).
 
     y is each episode's return; x is the total number of steps at its end (``X_TIMESTEPS``), its index
@@ -75,7 +78,7 @@ def plot_curves(xy_list: Sequence[Tuple[np.ndarray, np.ndarray]], xaxis: str, ti
     plt.tight_layout()
 
 
-def plot_results(dirs: Sequence[str], num_timesteps, xaxis: str, task_name: str) -> None:
+def plot_results(dirs: Sequence[str], num_timesteps: Optional[int], xaxis: str, task_name: str) -> None:
     """Plot the learning curves of the Monitor files in each folder of ``dirs`` (episodes up to
     ``num_timesteps`` total steps; None: all) against ``xaxis``, titled ``task_name``."""
     xy_list: List[Tuple[np.ndarray, np.ndarray]] = []
@@ -87,7 +90,7 @@ def plot_results(dirs: Sequence[str], num_timesteps, xaxis: str, task_name: str)
     plot_curves(xy_list, xaxis, task_name)
 
 
-def main(argv=None) -> None:
+def main(argv: Optional[Sequence[str]] = None) -> None:
     """``--dirs DIR [DIR ...] [--num_timesteps N] [--xaxis AXIS] [--task_name NAME]``: show the curves."""
     import argparse
 

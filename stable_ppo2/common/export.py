@@ -35,7 +35,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from typing import Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 import numpy as np
 from gymnasium import spaces
@@ -43,6 +43,10 @@ from gymnasium import spaces
 from stable_ppo2.common.input import input_dtype, input_shape
 from stable_ppo2.common.model_files.atomic import atomic_write
 from stable_ppo2.common.tf_util import tf
+
+if TYPE_CHECKING:
+    from stable_ppo2.common.base_class import ActorCriticRLModel
+    from stable_ppo2.common.policies import ActorCriticPolicy
 
 FORMATS = ("saved_model", "tflite")
 SIGNATURE_KEY = "serving_default"
@@ -55,7 +59,7 @@ class ExportWarning(UserWarning):
 
 
 # ---------------------------------------------------------------------------------- normalisation
-def observation_normalization(vec_normalize: Any, ob_space) -> Optional[Dict[str, Any]]:
+def observation_normalization(vec_normalize: Any, ob_space: spaces.Space) -> Optional[Dict[str, Any]]:
     """VecNormalize's observation statistics as constants: ``{mean, std, clip}`` (float32) or None.
 
     ``vec_normalize``: a :class:`~stable_ppo2.common.vec_env.VecNormalize` (attached to an env or
@@ -93,8 +97,8 @@ class PolicyModule(tf.Module):
     It refers to the policy's variables (it does not copy them); :func:`export_policy` saves it.
     """
 
-    def __init__(self, policy, normalization: Optional[Dict[str, Any]] = None,
-                 stochastic: bool = False, seed: Optional[int] = None):
+    def __init__(self, policy: ActorCriticPolicy, normalization: Optional[Dict[str, Any]] = None,
+                 stochastic: bool = False, seed: Optional[int] = None) -> None:
         super().__init__(name="stable_ppo2_policy")
         policy.build()
         self.policy_variables = list(policy.get_parameter_list())
@@ -177,7 +181,7 @@ def _convert_tflite(saved_model_dir: str) -> bytes:
         return converter.convert()
 
 
-def export_policy(model, path: str, format: str = "saved_model", vec_normalize: Any = None,
+def export_policy(model: ActorCriticRLModel, path: str, format: str = "saved_model", vec_normalize: Any = None,
                   stochastic: bool = False, seed: Optional[int] = None) -> str:
     """Write ``model``'s policy as a SavedModel folder or a ``.tflite`` file at ``path``; returns ``path``.
 
@@ -226,7 +230,7 @@ def export_policy(model, path: str, format: str = "saved_model", vec_normalize: 
     return path
 
 
-def load_statistics(found) -> Any:
+def load_statistics(found: Tuple[str, str]) -> Any:
     """The statistics ``zoo.normalization.find_statistics`` found, without an env: a VecNormalize
     (ours, read safely) or a ``RunningMeanStd`` (the zoo's ``obs_rms.pkl``)."""
     from stable_ppo2.common.model_files.unpickler import load_object_from_path, load_running_mean_std  # pylint: disable=import-outside-toplevel

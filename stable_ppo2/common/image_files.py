@@ -2,12 +2,14 @@
 only when such files are read or written."""
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import numpy as np
 
 CV2_HINT = "pip install opencv-python-headless"
 
 
-def import_cv2():
+def import_cv2() -> Any:
     """OpenCV, needed only for image observations (written and read as image files)."""
     try:
         import cv2  # pylint: disable=import-outside-toplevel
@@ -30,6 +32,6 @@ def read_image(image_path: str) -> np.ndarray:
     return image.reshape((1,) + image.shape)
 
 
-def read_images(paths) -> np.ndarray:
+def read_images(paths: Sequence[str]) -> np.ndarray:
     """The images at ``paths`` stacked along the first axis."""
     return np.concatenate([read_image(path) for path in paths], axis=0)

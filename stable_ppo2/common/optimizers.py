@@ -2,7 +2,7 @@
 used by PPO2's update and by behaviour cloning."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 from stable_ppo2.common.tf_util import tf
 
@@ -16,7 +16,7 @@ class Tf1Adam:
     """
 
     def __init__(self, variables: Sequence[tf.Variable], beta1: float = 0.9, beta2: float = 0.999,
-                 epsilon: float = 1e-8):
+                 epsilon: float = 1e-8) -> None:
         self.variables = list(variables)
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
         self.first_moments = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables]
@@ -34,7 +34,12 @@ class Tf1Adam:
         self.beta1_power.assign(self.beta1)
         self.beta2_power.assign(self.beta2)
 
-    def apply(self, gradients: Sequence[tf.Tensor], learning_rate, epsilon: Optional[tf.Tensor] = None) -> None:
+    def apply(
+        self,
+        gradients: Sequence[tf.Tensor],
+        learning_rate: Union[float, tf.Tensor],
+        epsilon: Optional[tf.Tensor] = None,
+    ) -> None:
         """One Adam step (``epsilon``: this step's, default the optimizer's)."""
         epsilon = self.epsilon if epsilon is None else epsilon
         for variable, m, v, grad in zip(self.variables, self.first_moments, self.second_moments,

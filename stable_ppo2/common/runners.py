@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
+
+from stable_ppo2.common.vec_env import VecEnv
+
+if TYPE_CHECKING:
+    from stable_ppo2.common.callbacks import BaseCallback
 
 
 class AbstractEnvRunner(ABC):
@@ -14,12 +19,15 @@ class AbstractEnvRunner(ABC):
     the previous one stopped.
     """
 
-    def __init__(self, *, env, model, n_steps: int):
+    def __init__(self, *, env: VecEnv, model: Any, n_steps: int) -> None:
         self.env = env
         self.model = model
         n_envs = env.num_envs
-        self.batch_ob_shape = (n_envs * n_steps,) + tuple(env.observation_space.shape)
-        self.obs = np.zeros((n_envs,) + tuple(env.observation_space.shape),
+        obs_shape = env.observation_space.shape
+        if obs_shape is None:
+            raise TypeError(f"The runner stores observations as arrays; {env.observation_space} has no shape")
+        self.batch_ob_shape = (n_envs * n_steps,) + tuple(obs_shape)
+        self.obs = np.zeros((n_envs,) + tuple(obs_shape),
                             dtype=env.observation_space.dtype)
         self.obs[:] = env.reset()
         self.n_steps = n_steps
@@ -29,7 +37,7 @@ class AbstractEnvRunner(ABC):
         self.continue_training = True
         self.n_envs = n_envs
 
-    def run(self, callback=None):
+    def run(self, callback: Optional[BaseCallback] = None) -> Any:
         """Collect one rollout; ``callback.on_step()`` returning False stops it early."""
         self.callback = callback
         self.continue_training = True

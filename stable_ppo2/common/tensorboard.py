@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -27,7 +27,9 @@ class TensorboardWriter:
     latest one is continued, as in SB2.
     """
 
-    def __init__(self, graph, tensorboard_log_path: Optional[str], tb_log_name: str, new_tb_log: bool = True):
+    def __init__(
+        self, graph: Any, tensorboard_log_path: Optional[str], tb_log_name: str, new_tb_log: bool = True
+    ) -> None:
         self.tensorboard_log_path = tensorboard_log_path
         self.tb_log_name = tb_log_name
         self.new_tb_log = new_tb_log
@@ -50,7 +52,7 @@ class TensorboardWriter:
             self.writer = None
 
 
-def total_episode_reward_logger(rew_acc: np.ndarray, rewards: np.ndarray, masks: np.ndarray, writer,
+def total_episode_reward_logger(rew_acc: np.ndarray, rewards: np.ndarray, masks: np.ndarray, writer: Any,
                                 steps: int) -> np.ndarray:
     """Write the return of every episode that ended in this rollout as ``episode_reward``.
 

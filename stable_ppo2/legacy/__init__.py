@@ -27,6 +27,7 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
+import types
 from typing import Dict, Optional, Sequence
 
 __all__ = ["install", "install_gym", "uninstall", "uninstall_gym", "is_installed", "gym_installed",
@@ -132,7 +133,9 @@ class AliasFinder(importlib.abc.MetaPathFinder):
             return _gym_target(fullname)
         return None
 
-    def find_spec(self, fullname, path=None, target=None):
+    def find_spec(
+        self, fullname: str, path: Optional[Sequence[str]] = None, target: Optional[types.ModuleType] = None
+    ) -> Optional[importlib.machinery.ModuleSpec]:
         placeholder = self._placeholder(fullname)
         if placeholder is not None:
             return placeholder

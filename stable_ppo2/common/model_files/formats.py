@@ -255,7 +255,7 @@ def save_to_pickle(save_path: PathOrFile, data: Dict[str, Any], params: Dict[str
         cloudpickle.dump((data, params), save_path)
 
 
-def spaces_match(space_a, space_b) -> bool:
+def spaces_match(space_a: Any, space_b: Any) -> bool:
     """``space_a == space_b``, except that Box bounds at the dtype's largest finite value count as
     infinite: gym wrote unbounded dimensions as ``float32`` max (SB2's CartPole-v1 files),
     gymnasium writes ``inf``, and a model loaded from an old file must accept today's env."""

@@ -38,7 +38,7 @@ class DataSchema:
     """
 
     def __init__(self, entries: Mapping[str, str], *, types: Optional[Mapping[str, tuple]] = None,
-                 rollout: Sequence[str] = ()):
+                 rollout: Sequence[str] = ()) -> None:
         self.entries = dict(entries)
         self.types = dict(types or {})
         self.rollout = tuple(rollout)

@@ -50,8 +50,17 @@ class ExpertDataset:
     #: attributes left out when pickling (the loaders are rebuilt on unpickling, except GAIL's)
     EXCLUDED_KEYS = {"dataloader", "train_loader", "val_loader"}
 
-    def __init__(self, expert_path=None, traj_data=None, train_fraction=0.7, batch_size=64,
-                 traj_limitation=-1, randomize=True, verbose=1, sequential_preprocessing=False):
+    def __init__(
+        self,
+        expert_path: Optional[str] = None,
+        traj_data: Optional[Dict[str, np.ndarray]] = None,
+        train_fraction: float = 0.7,
+        batch_size: int = 64,
+        traj_limitation: int = -1,
+        randomize: bool = True,
+        verbose: int = 1,
+        sequential_preprocessing: bool = False,
+    ) -> None:
         if traj_data is not None and expert_path is not None:
             raise ValueError("Cannot specify both 'traj_data' and 'expert_path'")
         if traj_data is None and expert_path is None:
@@ -61,6 +70,7 @@ class ExpertDataset:
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size}")
         if traj_data is None:
+            assert expert_path is not None  # one of the two is given (checked above)
             with np.load(expert_path, allow_pickle=True) as archive:
                 traj_data = {key: archive[key] for key in archive.files}
         self._check_keys(traj_data, expert_path)
@@ -126,9 +136,9 @@ class ExpertDataset:
         self._train_indices = train_indices
         self._val_indices = val_indices
 
-        self.dataloader = None
-        self.train_loader = None
-        self.val_loader = None
+        self.dataloader: Optional[DataLoader] = None
+        self.train_loader: Optional[DataLoader] = None
+        self.val_loader: Optional[DataLoader] = None
         self._make_split_loaders()
         if self.verbose >= 1:
             self.log_info()
@@ -253,9 +263,21 @@ class DataLoader:
     :param partial_minibatch: serve the last, smaller minibatch (else drop it)
     """
 
-    def __init__(self, indices, observations, actions, batch_size, n_workers=1,
-                 infinite_loop=True, max_queue_len=1, shuffle=False, start_process=True,
-                 backend="threading", sequential=False, partial_minibatch=True):
+    def __init__(
+        self,
+        indices: np.ndarray,
+        observations: np.ndarray,
+        actions: np.ndarray,
+        batch_size: int,
+        n_workers: int = 1,
+        infinite_loop: bool = True,
+        max_queue_len: int = 1,
+        shuffle: bool = False,
+        start_process: bool = True,
+        backend: str = "threading",
+        sequential: bool = False,
+        partial_minibatch: bool = True,
+    ) -> None:
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size}")
         self.n_workers = n_workers
