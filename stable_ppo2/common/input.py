@@ -9,7 +9,7 @@ specific to an action space lives in its object in :mod:`stable_ppo2.common.dist
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple, cast
 
 import numpy as np
 from gymnasium import spaces
@@ -22,7 +22,7 @@ SUPPORTED_SPACE_NAMES = ", ".join(space.__name__ for space in SUPPORTED_SPACES)
 SUPPORTED_OBSERVATION_SPACES = SUPPORTED_SPACES
 
 
-def check_zero_start(space, role: str) -> None:
+def check_zero_start(space: spaces.Space, role: str) -> None:
     """SB2's spaces count from 0; gymnasium's ``start`` offset is refused rather than misread."""
     start = getattr(space, "start", 0)
     if isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)) and np.any(np.asarray(start) != 0):
@@ -31,7 +31,7 @@ def check_zero_start(space, role: str) -> None:
             "spaces starting at 0 (shift them with a gymnasium wrapper).")
 
 
-def check_observation_space(ob_space) -> None:
+def check_observation_space(ob_space: spaces.Space) -> None:
     """Raise a clear error for spaces PPO2 policies cannot read (Dict, Tuple, Text, ...)."""
     if not isinstance(ob_space, SUPPORTED_OBSERVATION_SPACES):
         raise NotImplementedError(
@@ -41,7 +41,7 @@ def check_observation_space(ob_space) -> None:
     check_zero_start(ob_space, "the observation")
 
 
-def whole_number_bound(space) -> Optional[object]:
+def whole_number_bound(space: spaces.Space) -> Optional[object]:
     """The exclusive upper bound of a space that holds whole numbers from 0 (MultiDiscrete: one per
     column), or None for Box."""
     if isinstance(space, spaces.Discrete):
@@ -53,7 +53,7 @@ def whole_number_bound(space) -> Optional[object]:
     return None
 
 
-def check_whole_numbers(values: np.ndarray, upper, what: str, space) -> np.ndarray:
+def check_whole_numbers(values: np.ndarray, upper: Any, what: str, space: spaces.Space) -> np.ndarray:
     """``values`` as int64 once every value is a whole number in ``[0, upper)`` (``upper`` per
     column for MultiDiscrete); ValueError naming the space and the first offending values."""
     if values.dtype.kind == "f":
@@ -69,14 +69,14 @@ def check_whole_numbers(values: np.ndarray, upper, what: str, space) -> np.ndarr
     return values.astype(np.int64)
 
 
-def check_space_values(values: np.ndarray, space, what: str) -> np.ndarray:
+def check_space_values(values: np.ndarray, space: spaces.Space, what: str) -> np.ndarray:
     """``values`` of ``space`` (a batch, already shaped), checked: int64 whole numbers in range for
     Discrete, MultiDiscrete and MultiBinary; Box values unchanged (any number is a value)."""
     upper = whole_number_bound(space)
     return values if upper is None else check_whole_numbers(values, upper, what, space)
 
 
-def one_hot_width(ob_space) -> Optional[int]:
+def one_hot_width(ob_space: spaces.Space) -> Optional[int]:
     """Width of the one-hot features of a Discrete or MultiDiscrete observation; None for others."""
     if isinstance(ob_space, spaces.Discrete):
         return int(ob_space.n)
@@ -85,18 +85,18 @@ def one_hot_width(ob_space) -> Optional[int]:
     return None
 
 
-def is_image_space(space) -> bool:
+def is_image_space(space: spaces.Space) -> bool:
     """A 3-D Box: an image (height, width, channels), as SB2's checks read it."""
     return isinstance(space, spaces.Box) and len(space.shape) == 3
 
 
-def stored_shape(space) -> Tuple[int, ...]:
+def stored_shape(space: spaces.Space) -> Tuple[int, ...]:
     """Shape of one value of ``space`` in a stored batch (SB2's expert files): Discrete values are a
     column of one, the other spaces keep their shape."""
-    return (1,) if isinstance(space, spaces.Discrete) else tuple(space.shape)
+    return (1,) if isinstance(space, spaces.Discrete) else tuple(cast(Tuple[int, ...], space.shape))
 
 
-def is_vectorized_observation(observation: np.ndarray, observation_space) -> bool:
+def is_vectorized_observation(observation: np.ndarray, observation_space: spaces.Space) -> bool:
     """Whether ``observation`` is a batch (SB2's rules), with a clear error for wrong shapes."""
     shape = observation.shape
     if isinstance(observation_space, spaces.Box):
@@ -128,16 +128,16 @@ def is_vectorized_observation(observation: np.ndarray, observation_space) -> boo
                      f"type {observation_space}.")
 
 
-def input_shape(ob_space) -> Tuple[int, ...]:
+def input_shape(ob_space: spaces.Space) -> Tuple[int, ...]:
     """Per-sample shape of the raw observation array."""
     if isinstance(ob_space, spaces.Discrete):
         return ()
     if isinstance(ob_space, spaces.MultiDiscrete):
         return (len(ob_space.nvec),)
-    return tuple(ob_space.shape)
+    return tuple(cast(Tuple[int, ...], ob_space.shape))  # Box, MultiBinary: check_observation_space allows no other
 
 
-def input_dtype(ob_space) -> np.dtype:
+def input_dtype(ob_space: spaces.Space) -> np.dtype:
     if isinstance(ob_space, spaces.Box):
         return np.dtype(ob_space.dtype)
     return np.dtype(np.int32)
@@ -153,7 +153,7 @@ def _scale_bounds(ob_space, scale: bool):
     return low.astype(np.float32), (high - low).astype(np.float32)
 
 
-def preprocess_obs_tf(obs, ob_space, scale: bool = False):
+def preprocess_obs_tf(obs: tf.Tensor, ob_space: spaces.Space, scale: bool = False) -> tf.Tensor:
     """Float32 features for the network from a batch of raw observations (TF)."""
     if isinstance(ob_space, spaces.Discrete):
         return tf.one_hot(tf.cast(obs, tf.int32), int(ob_space.n), dtype=tf.float32)
@@ -170,7 +170,7 @@ def preprocess_obs_tf(obs, ob_space, scale: bool = False):
     return processed
 
 
-def preprocess_obs_np(obs: np.ndarray, ob_space, scale: bool = False) -> np.ndarray:
+def preprocess_obs_np(obs: np.ndarray, ob_space: spaces.Space, scale: bool = False) -> np.ndarray:
     """The numpy twin of :func:`preprocess_obs_tf` (same numbers, used for fast rollouts)."""
     if isinstance(ob_space, spaces.Discrete):
         return np.eye(int(ob_space.n), dtype=np.float32)[np.asarray(obs, dtype=np.int64)]
@@ -185,7 +185,13 @@ def preprocess_obs_np(obs: np.ndarray, ob_space, scale: bool = False) -> np.ndar
     return processed
 
 
-def observation_input(ob_space, batch_size=None, name: str = "Ob", scale: bool = False, observations=None):
+def observation_input(
+    ob_space: spaces.Space,
+    batch_size: Optional[int] = None,
+    name: str = "Ob",
+    scale: bool = False,
+    observations: Any = None,
+) -> Tuple[tf.TensorSpec, Optional[tf.Tensor]]:
     """SB2's ``observation_input`` in TF2, where there are no placeholders.
 
     Returns ``(spec, processed)``: ``spec`` is the ``tf.TensorSpec`` of what SB2's placeholder held (shape

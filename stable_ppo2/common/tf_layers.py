@@ -18,19 +18,17 @@ from __future__ import annotations
 import contextlib
 import threading
 import warnings
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union, cast
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 
-from stable_ppo2.common.tf_util import batch_to_seq, seq_to_batch, tf, tf_keras
+from stable_ppo2.common.tf_util import Tensor, batch_to_seq, seq_to_batch, tf, tf_keras
 
 __all__ = ["ortho_init", "linear", "conv", "conv_to_fc", "mlp", "lstm", "lnlstm", "batch_to_seq",
            "seq_to_batch", "activation", "ACTIVATIONS", "NumpyBackend", "TfBackend", "VariableStore",
            "NumpyUnsupported", "current_backend", "using_backend", "get_variable", "in_numpy_mode"]
 
 Initializer = Callable[[Tuple[int, ...]], np.ndarray]
-#: a tf.Tensor (TF backend) or an np.ndarray (numpy backend); TF has no type stubs
-Tensor = Any
 
 
 class NumpyUnsupported(Exception):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional
+from typing import Any, Callable, List, Optional, Sequence
 
 import numpy as np
 
@@ -36,6 +36,9 @@ def _import_tensorflow_quietly():
 
 
 tf = _import_tensorflow_quietly()
+#: a TF tensor or variable (or an np.ndarray where numpy arrays are accepted); TF ships no type stubs
+Tensor = Any
+
 import tf_keras  # noqa: E402, F401  (re-exported; Keras 2: plain tf.Variables with SB2's names, as TFP expects)
 
 _threads_set: Optional[int] = None
@@ -68,7 +71,7 @@ def set_num_threads(n_threads: Optional[int]) -> bool:
     return True
 
 
-def is_image(space_or_array) -> bool:
+def is_image(space_or_array: Any) -> bool:
     """SB2's test for image-like input: 3 dims (after the batch axis for arrays), last in {1, 3, 4}."""
     shape = tuple(getattr(space_or_array, "shape", ()))
     if len(shape) == 4:
@@ -80,7 +83,7 @@ def is_image(space_or_array) -> bool:
 # SB2's other ``common.tf_util`` helpers that still mean something without TF1 graphs and sessions
 # (``make_session``, ``function``, ``initialize``, ``SetFromFlat``, ... have no TF2 counterpart).
 
-def batch_to_seq(tensor_batch, n_batch, n_steps, flat=False):
+def batch_to_seq(tensor_batch: Tensor, n_batch: int, n_steps: int, flat: bool = False) -> Tensor:
     """SB2's ``batch_to_seq``: env-major ``[n_batch * n_steps, ...]`` -> time-major ``[n_steps, n_batch, ...]``.
 
     numpy arrays give numpy arrays, tensors give tensors. Returns one array instead of SB2's list of
@@ -95,7 +98,7 @@ def batch_to_seq(tensor_batch, n_batch, n_steps, flat=False):
     return tf.transpose(shaped, [1, 0] + list(range(2, len(features) + 2)))
 
 
-def seq_to_batch(tensor_sequence, flat=False):
+def seq_to_batch(tensor_sequence: Tensor, flat: bool = False) -> Tensor:
     """SB2's ``seq_to_batch``: time-major ``[n_steps, n_batch, ...]`` (an array, or SB2's list of per-step
     arrays) -> env-major ``[n_batch * n_steps, ...]``."""
     if isinstance(tensor_sequence, (list, tuple)):
@@ -110,14 +113,16 @@ def seq_to_batch(tensor_sequence, flat=False):
     return tf.reshape(swapped, [-1] + features)
 
 
-def total_episode_reward_logger(rew_acc, rewards, masks, writer, steps):
+def total_episode_reward_logger(
+    rew_acc: np.ndarray, rewards: np.ndarray, masks: np.ndarray, writer: Any, steps: int
+) -> np.ndarray:
     """SB2's ``episode_reward`` TensorBoard logger (see ``stable_ppo2.common.tensorboard``)."""
     from stable_ppo2.common.tensorboard import total_episode_reward_logger as _logger
 
     return _logger(rew_acc, rewards, masks, writer, steps)
 
 
-def check_shape(tensors, shapes):
+def check_shape(tensors: Sequence[Tensor], shapes: Sequence[Sequence[Optional[int]]]) -> None:
     """Raise AssertionError unless every tensor has the matching static shape."""
     for tensor, shape in zip(tensors, shapes):
         actual = tuple(tensor.shape.as_list())
@@ -125,34 +130,36 @@ def check_shape(tensors, shapes):
             raise AssertionError(f"{getattr(tensor, 'name', tensor)} has shape {actual}, expected {tuple(shape)}")
 
 
-def huber_loss(tensor, delta=1.0):
+def huber_loss(tensor: Tensor, delta: float = 1.0) -> Tensor:
     """Huber loss of ``tensor`` (elementwise): quadratic below ``delta``, linear above."""
     return tf.where(tf.abs(tensor) < delta, tf.square(tensor) * 0.5, delta * (tf.abs(tensor) - 0.5 * delta))
 
 
-def sample(logits):
+def sample(logits: Tensor) -> Tensor:
     """One sample per row of a categorical distribution given by ``logits`` (Gumbel-max, as SB2)."""
     noise = tf.random.uniform(tf.shape(logits))
     return tf.argmax(logits - tf.math.log(-tf.math.log(noise)), 1)
 
 
-def calc_entropy(logits):
+def calc_entropy(logits: Tensor) -> Tensor:
     """Entropy of the categorical distributions given by ``logits`` (last axis)."""
     log_probs = tf.nn.log_softmax(logits, axis=-1)
     return -tf.reduce_sum(tf.exp(log_probs) * log_probs, axis=-1)
 
 
-def mse(pred, target):
+def mse(pred: Tensor, target: Tensor) -> Tensor:
     """Half the squared error, elementwise."""
     return tf.square(pred - target) / 2.0
 
 
-def avg_norm(tensor):
+def avg_norm(tensor: Tensor) -> Tensor:
     """Mean over the batch of the L2 norms of the rows of ``tensor``."""
     return tf.reduce_mean(tf.sqrt(tf.reduce_sum(tf.square(tensor), axis=-1)))
 
 
-def gradient_add(grad_1, grad_2, param, verbose=0):
+def gradient_add(
+    grad_1: Optional[Tensor], grad_2: Optional[Tensor], param: Tensor, verbose: int = 0
+) -> Optional[Tensor]:
     """Sum of two gradients, either of which may be None."""
     if verbose > 1:
         print([grad_1, grad_2, param.name])
@@ -165,25 +172,25 @@ def gradient_add(grad_1, grad_2, param, verbose=0):
     return grad_1 + grad_2
 
 
-def q_explained_variance(q_pred, q_true):
+def q_explained_variance(q_pred: Tensor, q_true: Tensor) -> Tensor:
     """``1 - Var[q_true - q_pred] / Var[q_true]`` over every element."""
     residual_variance = tf.math.reduce_variance(q_true - q_pred)
     return 1.0 - residual_variance / tf.math.reduce_variance(q_true)
 
 
-def var_shape(tensor):
+def var_shape(tensor: Tensor) -> List[int]:
     """Static shape of ``tensor`` as a list of ints (it must be fully known)."""
     out = tensor.shape.as_list()
     assert all(isinstance(a, int) for a in out), "shape function assumes that shape is fully known"
     return out
 
 
-def numel(tensor):
+def numel(tensor: Tensor) -> int:
     """Number of elements of ``tensor`` (static shape)."""
     return intprod(var_shape(tensor))
 
 
-def intprod(tensor):
+def intprod(tensor: Sequence[int]) -> int:
     """Product of the ints of a shape."""
     result = 1
     for dim in tensor:
@@ -191,7 +198,9 @@ def intprod(tensor):
     return result
 
 
-def flatgrad(loss_fn, var_list, clip_norm=None):
+def flatgrad(
+    loss_fn: Callable[[], Tensor], var_list: Sequence[Tensor], clip_norm: Optional[float] = None
+) -> Tensor:
     """Gradients of ``loss_fn()`` (a callable: TF2 records it on a tape) w.r.t. ``var_list``, flattened into
     one vector; missing gradients are zeros; each is clipped to ``clip_norm`` if given."""
     with tf.GradientTape() as tape:
