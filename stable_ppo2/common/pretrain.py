@@ -17,15 +17,22 @@ Recurrent policies (SB2 could not pretrain them) learn from whole episodes: see
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
+from gymnasium import spaces
 
 from stable_ppo2.common.distributions import make_proba_dist_type
 from stable_ppo2.common.image_files import read_images
 from stable_ppo2.common.input import input_dtype, input_shape
 from stable_ppo2.common.optimizers import Tf1Adam
 from stable_ppo2.common.tf_util import USE_XLA, tf
+
+if TYPE_CHECKING:
+    from stable_ppo2.common.base_class import BaseRLModel
+    from stable_ppo2.common.policies import ActorCriticPolicy
+
+_Model = TypeVar("_Model", bound="BaseRLModel")
 
 #: observations (and actions) sent to the compiled step in one call, at most (bytes)
 CHUNK_BYTES = 32 * 2 ** 20
@@ -35,7 +42,7 @@ CHUNK_BYTES = 32 * 2 ** 20
 class BatchConverter:
     """Checks expert minibatches against the model's spaces and casts them for the network."""
 
-    def __init__(self, observation_space, action_space):
+    def __init__(self, observation_space: spaces.Space, action_space: spaces.Space) -> None:
         self.observation_space, self.action_space = observation_space, action_space
         self.pdtype = make_proba_dist_type(action_space)
         self.obs_shape = input_shape(observation_space)
@@ -44,11 +51,11 @@ class BatchConverter:
         self.act_width = int(np.prod(self.pdtype.sample_shape()))  # Discrete: one column
         self.act_dtype = np.dtype(self.pdtype.action_dtype)
 
-    def observations(self, obs) -> np.ndarray:
+    def observations(self, obs: Any) -> np.ndarray:
         obs = _rows(obs, self.obs_shape, "observation", self.observation_space)
         return obs.astype(self.obs_dtype, copy=False)
 
-    def actions(self, actions) -> np.ndarray:
+    def actions(self, actions: Any) -> np.ndarray:
         actions = _rows(actions, (self.act_width,), "action", self.action_space)
         return self.pdtype.check_values(actions, "expert actions").astype(self.act_dtype, copy=False)
 
@@ -95,7 +102,13 @@ class BehaviourCloning:
     concatenated, ``sizes`` gives their lengths; it returns the sum of their mean losses.
     """
 
-    def __init__(self, policy, params: Sequence[tf.Variable], observation_space, action_space):
+    def __init__(
+        self,
+        policy: ActorCriticPolicy,
+        params: Sequence[tf.Variable],
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+    ) -> None:
         self.policy = policy
         self.converter = BatchConverter(observation_space, action_space)
         conv = self.converter
@@ -161,14 +174,14 @@ class BehaviourCloning:
         return (np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]),
                 np.array([len(b[0]) for b in batches], np.int32))
 
-    def train_epoch(self, dataset, learning_rate: float, epsilon: float) -> float:
+    def train_epoch(self, dataset: Any, learning_rate: float, epsilon: float) -> float:
         n_batches = len(dataset.train_loader)
         total = 0.0
         for obs, actions, sizes in self._chunks(dataset, "train", n_batches):
             total += float(self.train(obs, actions, sizes, np.float32(learning_rate), np.float32(epsilon)))
         return total / max(n_batches, 1)
 
-    def validation_loss(self, dataset) -> float:
+    def validation_loss(self, dataset: Any) -> float:
         n_batches = len(dataset.val_loader)
         total = 0.0
         for obs, actions, sizes in self._chunks(dataset, "val", n_batches):
@@ -204,8 +217,8 @@ def _cloner(model, policy):
     return cloner
 
 
-def pretrain(model, dataset, n_epochs: int = 10, learning_rate: float = 1e-4,
-             adam_epsilon: float = 1e-8, val_interval: Optional[int] = None):
+def pretrain(model: _Model, dataset: Any, n_epochs: int = 10, learning_rate: float = 1e-4,
+             adam_epsilon: float = 1e-8, val_interval: Optional[int] = None) -> _Model:
     """Behaviour cloning of ``dataset`` into ``model``'s policy; returns ``model``.
 
     :param dataset: an :class:`~stable_ppo2.gail.ExpertDataset` (or anything with SB2's
@@ -252,8 +265,14 @@ class RecurrentBehaviourCloning:
     weight in the loss. The loss of a window is the mean over its real transitions.
     """
 
-    def __init__(self, policy, params: Sequence[tf.Variable], observation_space, action_space,
-                 seq_len: int):
+    def __init__(
+        self,
+        policy: ActorCriticPolicy,
+        params: Sequence[tf.Variable],
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        seq_len: int,
+    ) -> None:
         self.policy = policy
         self.seq_len = int(seq_len)
         self.converter = BatchConverter(observation_space, action_space)
@@ -369,13 +388,13 @@ class RecurrentBehaviourCloning:
             n_windows += len(obs)
         return total / max(n_windows, 1)
 
-    def train_epoch(self, dataset, learning_rate: float, epsilon: float) -> float:
+    def train_epoch(self, dataset: Any, learning_rate: float, epsilon: float) -> float:
         train_ranges, _ = self._episodes(dataset)
         shuffle = bool(getattr(dataset, "randomize", True))
         lr, eps = np.float32(learning_rate), np.float32(epsilon)
         return self._run(dataset, train_ranges, shuffle,
                          lambda *batch: self.train(*batch, lr, eps))
 
-    def validation_loss(self, dataset) -> float:
+    def validation_loss(self, dataset: Any) -> float:
         _, val_ranges = self._episodes(dataset)
         return self._run(dataset, val_ranges, False, self.evaluate)

@@ -13,13 +13,16 @@ per env (``0.monitor.csv``, ...). Unlike SB2's script, this one saves the model 
 from __future__ import annotations
 
 import sys
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
+
+if TYPE_CHECKING:
+    from stable_ppo2 import PPO2
 
 POLICIES = {"cnn": "CnnPolicy", "lstm": "CnnLstmPolicy", "lnlstm": "CnnLnLstmPolicy", "mlp": "MlpPolicy"}
 
 
 def train(env_id: str, num_timesteps: int, seed: int, policy: str, n_envs: int = 8, nminibatches: int = 4,
-          n_steps: int = 128, save_path: Optional[str] = None):
+          n_steps: int = 128, save_path: Optional[str] = None) -> PPO2:
     """Train PPO2 on ``env_id`` (SB2's ``train``) and return the model; saved to ``save_path`` if given.
 
     :param env_id: a ``...NoFrameskip-v4`` or ``ALE/...`` id

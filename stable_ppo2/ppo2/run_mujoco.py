@@ -18,7 +18,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
+
+if TYPE_CHECKING:
+    from stable_ppo2 import PPO2
+    from stable_ppo2.common.vec_env import VecNormalize
 
 INSTALL_HINT = 'pip install "stable_ppo2[mujoco]"'
 
@@ -50,7 +54,8 @@ def _check_mujoco(env_id: str) -> None:
         raise ImportError(f"{env_id} needs MuJoCo ({' '.join(str(exc).split())}): {INSTALL_HINT}") from exc
 
 
-def train(env_id: str, num_timesteps: int, seed: int, save_path: Optional[str] = None):
+def train(env_id: str, num_timesteps: int, seed: int,
+          save_path: Optional[str] = None) -> Tuple[PPO2, VecNormalize]:
     """Train PPO2 on ``env_id`` (SB2's ``train``); returns ``(model, env)`` (the VecNormalize env).
 
     :param save_path: if given, the model is saved there and the VecNormalize statistics beside it
@@ -85,7 +90,7 @@ def train(env_id: str, num_timesteps: int, seed: int, save_path: Optional[str] =
     return model, env
 
 
-def play(model, env, env_id: str) -> None:
+def play(model: PPO2, env: VecNormalize, env_id: str) -> None:
     """Run the trained policy in a window until interrupted (SB2's ``--play``)."""
     import gymnasium
     import numpy as np

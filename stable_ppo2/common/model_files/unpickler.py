@@ -33,7 +33,7 @@ import pickle
 import sys
 import types
 from collections import OrderedDict
-from typing import IO, Any, Callable, ClassVar, Dict, List, Optional, Set, Tuple
+from typing import IO, Any, Callable, ClassVar, Dict, List, Optional, Sequence, Set, Tuple, Union, cast
 
 import numpy as np
 from gymnasium import spaces as gym_spaces
@@ -252,7 +252,7 @@ def map_module(module: str) -> str:
     return module
 
 
-def allowed_global(module: str, name: str):
+def allowed_global(module: str, name: str) -> Any:
     """The object for an allow-listed name (SB2 names mapped onto stable_ppo2's), or None."""
     mapped = map_module(module)
     if mapped in _ALLOWED_OURS and name in _ALLOWED_OURS[mapped]:
@@ -296,8 +296,13 @@ class FileUnpickler(pickle._Unpickler):  # pylint: disable=protected-access
 
     # opcode -> handler; the handlers added below take a FileUnpickler
     dispatch: ClassVar[Dict[int, Callable[[Any], None]]] = dict(pickle._Unpickler.dispatch)  # pylint: disable=protected-access
+    # set by pickle's pure-Python Unpickler in load(); typeshed does not declare them
+    read: Callable[[int], bytes]
+    readinto: Callable[[bytearray], int]
+    append: Callable[[Any], None]
+    stack: List[Any]
 
-    def __init__(self, file: IO[bytes], trust: bool = False):
+    def __init__(self, file: IO[bytes], trust: bool = False) -> None:
         super().__init__(file)
         self.trust = trust
         self.refused: List[str] = []
@@ -310,7 +315,7 @@ class FileUnpickler(pickle._Unpickler):  # pylint: disable=protected-access
         except (AttributeError, OSError, ValueError):
             self._bytes_left = None
 
-    def load_bytearray8(self):
+    def load_bytearray8(self) -> None:
         """BYTEARRAY8 allocates its length before reading it: a corrupt length (a flipped byte)
         would allocate gigabytes, so a length longer than the file is refused first."""
         size = int.from_bytes(self.read(8), "little")
@@ -323,18 +328,18 @@ class FileUnpickler(pickle._Unpickler):  # pylint: disable=protected-access
 
     dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
 
-    def load_build(self):
+    def load_build(self) -> None:
         target = self.stack[-2] if len(self.stack) >= 2 else None  # stack: ..., target, state
         if not self.trust and not _is_placeholder(target) and isinstance(target, _NOT_BUILDABLE):
             self.stack.pop()  # the state: dropped
             name = getattr(target, "__module__", None), getattr(target, "__qualname__", repr(target))
             self.refused.append(f"setting attributes of {name[0]}.{name[1]}")
             return
-        super().load_build()
+        super().load_build()  # type: ignore[misc]  # pickle's pure-Python handlers are not in typeshed
 
     dispatch[pickle.BUILD[0]] = load_build
 
-    def find_class(self, module: str, name: str):
+    def find_class(self, module: str, name: str) -> Any:
         if module in _GYM_SPACE_MODULES and name in _GYM_SPACE_NAMES:
             return _new_placeholder("gym_space", f"{module}.{name}", space_kind=name)
         if module.split(".")[0] in _CODE_MODULES or (module, name) in _CODE_GLOBALS or module == "types":
@@ -420,7 +425,7 @@ def unpickle(data: bytes, trust: bool = False) -> Tuple[Any, FileUnpickler]:
 class Report:
     """What :func:`finalize_entry` found in one object: refused names and code parts."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.refused: List[str] = []
         self.code: List[type] = []
 
@@ -429,8 +434,8 @@ class Report:
         self.code += other.code
 
 
-def finalize_entry(obj, report: Report, unpickler: Optional[FileUnpickler] = None,
-                   memo: Optional[Dict[int, Any]] = None):
+def finalize_entry(obj: Any, report: Report, unpickler: Optional[FileUnpickler] = None,
+                   memo: Optional[Dict[int, Any]] = None) -> Any:
     """Replace gym-space placeholders by gymnasium spaces (in place where possible) and record
     refused names and code parts reachable from ``obj`` in ``report``."""
     memo = {} if memo is None else memo
@@ -584,7 +589,7 @@ def _cell_value(cell):
     return False, None
 
 
-def describe_code(node) -> Tuple[Optional[str], Optional[list]]:
+def describe_code(node: Any) -> Tuple[Optional[str], Optional[list]]:
     """``(qualified name, closure values)`` of a function (or class) pickled by value, as far as the
     placeholders tell; nothing is built or run."""
     qualname, closure = None, None
@@ -611,7 +616,7 @@ def describe_code(node) -> Tuple[Optional[str], Optional[list]]:
     return qualname, closure
 
 
-def recover_schedule(node) -> Tuple[bool, Any, str]:
+def recover_schedule(node: Any) -> Tuple[bool, Any, str]:
     """The constant of SB2's ``constfn`` closure pickled by value: ``(found, value, description)``.
 
     Only a function whose qualified name is ``constfn.<locals>.func`` and whose closure holds one
@@ -626,7 +631,7 @@ def recover_schedule(node) -> Tuple[bool, Any, str]:
     return False, None, description
 
 
-def code_error(node) -> Optional[str]:
+def code_error(node: Any) -> Optional[str]:
     """The first error a trusted helper raised while building ``node`` or its parts, if any."""
     seen: Set[int] = set()
     stack = [node]
@@ -656,7 +661,7 @@ Fallback = Callable[[Any, str], Any]
 NO_FALLBACK = object()
 
 
-def refused_reason(refused) -> str:
+def refused_reason(refused: Sequence[str]) -> str:
     return (f"it asks for {', '.join(refused)}, which safe loading does not allow (it could run "
             f"code carried by the file). {TRUST_HINT}")
 
@@ -675,8 +680,8 @@ def read_pickle(raw: bytes, trust: bool, fail: Fail, corrupt: str) -> Tuple[Any,
         raise fail(f"{corrupt} ({type(error).__name__}: {error})", False) from error
 
 
-def check_entry(obj, unpickler: FileUnpickler, trust: bool, fail: Fail, *,
-                fallback: Optional[Fallback] = None, all_refused: bool = True):
+def check_entry(obj: Any, unpickler: FileUnpickler, trust: bool, fail: Fail, *,
+                fallback: Optional[Fallback] = None, all_refused: bool = True) -> Any:
     """Step 2 of every safe read: ``obj`` finalised (gym spaces rebuilt), once nothing in it is
     refused or code that was not built. A function pickled by value becomes ``fallback(...)``
     where one is given and it is the whole entry; ``all_refused`` also counts names the file asked
@@ -709,7 +714,7 @@ def check_entry(obj, unpickler: FileUnpickler, trust: bool, fail: Fail, *,
                + ("" if trust else f". {TRUST_HINT}"), not trust)
 
 
-def load_object(file: IO[bytes], name: str, trust: bool = False, expected: Optional[tuple] = None):
+def load_object(file: IO[bytes], name: str, trust: bool = False, expected: Optional[tuple] = None) -> Any:
     """Read one pickled object (a VecNormalize, a RunningMeanStd) from an open file, safely.
 
     :raises UnsafeFileError: the pickle asks for refused names or carries code
@@ -728,10 +733,12 @@ def load_object(file: IO[bytes], name: str, trust: bool = False, expected: Optio
     return obj
 
 
-def load_object_from_path(path_or_file, trust: bool = False, expected: Optional[tuple] = None):
+def load_object_from_path(path_or_file: Union[str, IO[bytes]], trust: bool = False,
+                          expected: Optional[tuple] = None) -> Any:
     """:func:`load_object` for a path or an open binary file."""
     if hasattr(path_or_file, "read"):
-        return load_object(path_or_file, getattr(path_or_file, "name", repr(path_or_file)), trust, expected)
+        name = getattr(path_or_file, "name", repr(path_or_file))
+        return load_object(cast(IO[bytes], path_or_file), name, trust, expected)
     with open(path_or_file, "rb") as file:
         return load_object(file, str(path_or_file), trust, expected)
 
