@@ -99,18 +99,9 @@ class BaseRLModel(ABC):
     #: The ``data`` entries a model file of this algorithm may carry (declared by the algorithm).
     _data_schema: DataSchema
 
-    def __init__(
-        self,
-        policy: Union[str, Type[BasePolicy]],
-        env: Any,
-        verbose: int = 0,
-        *,
-        requires_vec_env: bool,
-        policy_base: Optional[Type[BasePolicy]],
-        policy_kwargs: Optional[Dict[str, Any]] = None,
-        seed: Optional[int] = None,
-        n_cpu_tf_sess: Optional[int] = None,
-    ) -> None:
+    def __init__(self, policy: Union[str, Type[BasePolicy]], env: Any, verbose: int = 0, *, requires_vec_env: bool,
+                 policy_base: Optional[Type[BasePolicy]], policy_kwargs: Optional[Dict[str, Any]] = None,
+                 seed: Optional[int] = None, n_cpu_tf_sess: Optional[int] = None) -> None:
         # a policy class (a name stays a name when no policy_base resolves it)
         self.policy: Any = get_policy_from_name(policy_base, policy) \
             if isinstance(policy, str) and policy_base is not None else policy
@@ -235,24 +226,12 @@ class BaseRLModel(ABC):
         ...
 
     @abstractmethod
-    def learn(
-        self,
-        total_timesteps: int,
-        callback: MaybeCallback = None,
-        log_interval: int = 100,
-        tb_log_name: str = "run",
-        reset_num_timesteps: bool = True,
-    ) -> BaseRLModel:
+    def learn(self, total_timesteps: int, callback: MaybeCallback = None, log_interval: int = 100,
+              tb_log_name: str = "run", reset_num_timesteps: bool = True) -> BaseRLModel:
         ...
 
-    def pretrain(
-        self,
-        dataset: ExpertDataset,
-        n_epochs: int = 10,
-        learning_rate: float = 1e-4,
-        adam_epsilon: float = 1e-8,
-        val_interval: Optional[int] = None,
-    ) -> BaseRLModel:
+    def pretrain(self, dataset: ExpertDataset, n_epochs: int = 10, learning_rate: float = 1e-4,
+                 adam_epsilon: float = 1e-8, val_interval: Optional[int] = None) -> BaseRLModel:
         """Behaviour cloning on an ``ExpertDataset``, from the current weights; returns self.
 
         See :func:`stable_ppo2.common.pretrain.pretrain` (losses, logging, recurrent policies).
@@ -270,9 +249,8 @@ class BaseRLModel(ABC):
         """SB2 name (``model/pi_fc0/w:0``) -> value, in parameter order."""
         return OrderedDict((variable.name, variable.numpy()) for variable in self.get_parameter_list())
 
-    def load_parameters(
-        self, load_path_or_dict: Union[str, IO[bytes], Dict[str, np.ndarray]], exact_match: bool = True
-    ) -> None:
+    def load_parameters(self, load_path_or_dict: Union[str, IO[bytes], Dict[str, np.ndarray]],
+                        exact_match: bool = True) -> None:
         """Set parameters from a dict, a list in parameter order, or a model file (path/file-like).
 
         Everything is checked (names, shapes) before anything is assigned, so a failed call
@@ -372,26 +350,14 @@ class BaseRLModel(ABC):
             save_to_zip(save_path, data, params, extra_entries)
 
     @classmethod
-    def _load_from_file(
-        cls,
-        load_path: Union[str, IO[bytes]],
-        load_data=True,
-        custom_objects: Optional[Dict[str, Any]] = None,
-        trust_file: bool = False,
-    ):
+    def _load_from_file(cls, load_path: Union[str, IO[bytes]], load_data=True,
+                        custom_objects: Optional[Dict[str, Any]] = None, trust_file: bool = False):
         return load_from_file(load_path, load_data=load_data, custom_objects=custom_objects,
                               trust=trust_file, defaults=_constructor_defaults(cls))
 
     @classmethod
-    def load(
-        cls: Type[_Model],
-        load_path: Union[str, IO[bytes]],
-        env: Any = None,
-        custom_objects: Optional[Dict[str, Any]] = None,
-        *,
-        trust_file: bool = False,
-        **kwargs: Any,
-    ) -> _Model:
+    def load(cls: Type[_Model], load_path: Union[str, IO[bytes]], env: Any = None,
+             custom_objects: Optional[Dict[str, Any]] = None, *, trust_file: bool = False, **kwargs: Any) -> _Model:
         """Load a model saved by stable_ppo2 or SB2 (zip), or by SB2 <= 2.7 (legacy cloudpickle ``.pkl``).
 
         :param load_path: a path (``x`` is tried as ``x``, ``x.zip``, ``x.pkl``) or a binary file object
@@ -484,18 +450,10 @@ class BaseRLModel(ABC):
 class ActorCriticRLModel(BaseRLModel):
     """A model with an actor-critic policy: ``predict`` and ``action_probability``."""
 
-    def __init__(
-        self,
-        policy: Union[str, Type[BasePolicy]],
-        env: Any,
-        _init_setup_model: bool,
-        verbose: int = 0,
-        policy_base: Optional[Type[BasePolicy]] = None,
-        requires_vec_env: bool = False,
-        policy_kwargs: Optional[Dict[str, Any]] = None,
-        seed: Optional[int] = None,
-        n_cpu_tf_sess: Optional[int] = None,
-    ) -> None:
+    def __init__(self, policy: Union[str, Type[BasePolicy]], env: Any, _init_setup_model: bool, verbose: int = 0,
+                 policy_base: Optional[Type[BasePolicy]] = None, requires_vec_env: bool = False,
+                 policy_kwargs: Optional[Dict[str, Any]] = None, seed: Optional[int] = None,
+                 n_cpu_tf_sess: Optional[int] = None) -> None:
         super().__init__(policy, env, verbose=verbose, requires_vec_env=requires_vec_env,
                          policy_base=policy_base, policy_kwargs=policy_kwargs, seed=seed,
                          n_cpu_tf_sess=n_cpu_tf_sess)
@@ -544,13 +502,8 @@ class ActorCriticRLModel(BaseRLModel):
         mask = np.zeros(n_rows, bool) if mask is None else np.asarray(mask, bool).reshape(n_rows)
         return observation, state, mask, vectorized
 
-    def predict(
-        self,
-        observation: np.ndarray,
-        state: Optional[np.ndarray] = None,
-        mask: Optional[np.ndarray] = None,
-        deterministic: bool = False,
-    ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    def predict(self, observation: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None,
+                deterministic: bool = False) -> Tuple[np.ndarray, Optional[np.ndarray]]:
         """Actions for one observation or a batch; Box actions are clipped to the bounds.
 
         Recurrent models take any number of observations (SB2: exactly ``n_envs``), with ``state``
@@ -563,14 +516,9 @@ class ActorCriticRLModel(BaseRLModel):
             actions = actions[0]
         return actions, states
 
-    def action_probability(
-        self,
-        observation: np.ndarray,
-        state: Optional[np.ndarray] = None,
-        mask: Optional[np.ndarray] = None,
-        actions: Optional[np.ndarray] = None,
-        logp: bool = False,
-    ) -> Optional[Proba]:
+    def action_probability(self, observation: np.ndarray, state: Optional[np.ndarray] = None,
+                           mask: Optional[np.ndarray] = None, actions: Optional[np.ndarray] = None,
+                           logp: bool = False) -> Optional[Proba]:
         """The policy's action distribution, or the (log-)probability of ``actions`` (SB2 shapes)."""
         observation, state, mask, vectorized = self._prepare_inputs(observation, state, mask)
         actions_proba = self.proba_step(observation, state, mask)
@@ -588,14 +536,8 @@ class ActorCriticRLModel(BaseRLModel):
             ret = ret[0]
         return ret
 
-    def export_policy(
-        self,
-        path: str,
-        format: str = "saved_model",
-        vec_normalize: Optional[VecNormalize] = None,
-        stochastic: bool = False,
-        seed: Optional[int] = None,
-    ) -> str:
+    def export_policy(self, path: str, format: str = "saved_model", vec_normalize: Optional[VecNormalize] = None,
+                      stochastic: bool = False, seed: Optional[int] = None) -> str:
         """Write the policy as a TF SavedModel folder or a ``.tflite`` file (raw observations to
         actions and values; ``vec_normalize``'s statistics folded in); returns ``path``.
         See :func:`stable_ppo2.common.export.export_policy` and ``docs/export.md``."""

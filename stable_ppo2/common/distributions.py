@@ -200,9 +200,8 @@ class ProbabilityDistributionType:
     def _q_units(self) -> int:
         return self.param_shape()[0]
 
-    def proba_distribution_from_latent(
-        self, pi_latent: tf.Tensor, vf_latent: tf.Tensor, init_scale: float = 1.0, init_bias: float = 0.0
-    ) -> Tuple[ProbabilityDistribution, tf.Tensor, tf.Tensor]:
+    def proba_distribution_from_latent(self, pi_latent: tf.Tensor, vf_latent: tf.Tensor, init_scale: float = 1.0,
+                                       init_bias: float = 0.0) -> Tuple[ProbabilityDistribution, tf.Tensor, tf.Tensor]:
         pdparam, q_values = self.latent_to_params(pi_latent, vf_latent, init_scale, init_bias)
         return self.proba_distribution_from_flat(pdparam), pdparam, q_values
 

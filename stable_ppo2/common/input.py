@@ -185,13 +185,8 @@ def preprocess_obs_np(obs: np.ndarray, ob_space: spaces.Space, scale: bool = Fal
     return processed
 
 
-def observation_input(
-    ob_space: spaces.Space,
-    batch_size: Optional[int] = None,
-    name: str = "Ob",
-    scale: bool = False,
-    observations: Any = None,
-) -> Tuple[tf.TensorSpec, Optional[tf.Tensor]]:
+def observation_input(ob_space: spaces.Space, batch_size: Optional[int] = None, name: str = "Ob", scale: bool = False,
+                      observations: Any = None) -> Tuple[tf.TensorSpec, Optional[tf.Tensor]]:
     """SB2's ``observation_input`` in TF2, where there are no placeholders.
 
     Returns ``(spec, processed)``: ``spec`` is the ``tf.TensorSpec`` of what SB2's placeholder held (shape

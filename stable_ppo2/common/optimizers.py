@@ -34,12 +34,8 @@ class Tf1Adam:
         self.beta1_power.assign(self.beta1)
         self.beta2_power.assign(self.beta2)
 
-    def apply(
-        self,
-        gradients: Sequence[tf.Tensor],
-        learning_rate: Union[float, tf.Tensor],
-        epsilon: Optional[tf.Tensor] = None,
-    ) -> None:
+    def apply(self, gradients: Sequence[tf.Tensor], learning_rate: Union[float, tf.Tensor],
+              epsilon: Optional[tf.Tensor] = None) -> None:
         """One Adam step (``epsilon``: this step's, default the optimizer's)."""
         epsilon = self.epsilon if epsilon is None else epsilon
         for variable, m, v, grad in zip(self.variables, self.first_moments, self.second_moments,

@@ -121,19 +121,9 @@ class BasePolicy(ABC):
 
     recurrent = False
 
-    def __init__(
-        self,
-        sess: Any,
-        ob_space: spaces.Space,
-        ac_space: spaces.Space,
-        n_env: int,
-        n_steps: int,
-        n_batch: Optional[int],
-        reuse: bool = False,
-        scale: bool = False,
-        obs_phs: Any = None,
-        add_action_ph: bool = False,
-    ) -> None:
+    def __init__(self, sess: Any, ob_space: spaces.Space, ac_space: spaces.Space, n_env: int, n_steps: int,
+                 n_batch: Optional[int], reuse: bool = False, scale: bool = False, obs_phs: Any = None,
+                 add_action_ph: bool = False) -> None:
         check_observation_space(ob_space)
         self.sess = sess
         self.n_env, self.n_steps, self.n_batch = n_env, n_steps, n_batch
@@ -158,15 +148,13 @@ class BasePolicy(ABC):
             raise ValueError(f"Unknown keywords for policy: {kwargs}")
 
     @abstractmethod
-    def step(
-        self, obs: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None
-    ) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]:
+    def step(self, obs: np.ndarray, state: Optional[np.ndarray] = None,
+             mask: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]:
         ...
 
     @abstractmethod
-    def proba_step(
-        self, obs: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None
-    ) -> Proba:
+    def proba_step(self, obs: np.ndarray, state: Optional[np.ndarray] = None,
+                   mask: Optional[np.ndarray] = None) -> Proba:
         ...
 
 
@@ -181,17 +169,8 @@ class ActorCriticPolicy(BasePolicy):
     #: init scale of the ``pi`` and ``q`` layers (SB2: 0.01 for feed-forward, 1.0 for LSTM policies)
     head_init_scale = 0.01
 
-    def __init__(
-        self,
-        sess: Any,
-        ob_space: spaces.Space,
-        ac_space: spaces.Space,
-        n_env: int,
-        n_steps: int,
-        n_batch: Optional[int],
-        reuse: bool = False,
-        scale: bool = False,
-    ) -> None:
+    def __init__(self, sess: Any, ob_space: spaces.Space, ac_space: spaces.Space, n_env: int, n_steps: int,
+                 n_batch: Optional[int], reuse: bool = False, scale: bool = False) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=reuse, scale=scale)
         self._pdtype = make_proba_dist_type(ac_space)
         self.keras_model = VariableStore("model")
@@ -217,21 +196,14 @@ class ActorCriticPolicy(BasePolicy):
     #: size of the recurrent state per observation (0: feed-forward)
     state_size = 0
 
-    def _latents(
-        self, processed_obs: Tensor, states: Optional[Tensor], masks: Optional[Tensor], n_steps: int, backend: Backend
-    ):
+    def _latents(self, processed_obs: Tensor, states: Optional[Tensor], masks: Optional[Tensor], n_steps: int,
+                 backend: Backend):
         """``(latent_policy, latent_value, new_states)``; feed-forward policies pass states through."""
         latent_policy, latent_value = self.extract_features(processed_obs)
         return latent_policy, latent_value, states
 
-    def _network(
-        self,
-        obs: np.ndarray,
-        backend: Backend,
-        states: Optional[Tensor] = None,
-        masks: Optional[Tensor] = None,
-        n_steps: int = 1,
-    ):
+    def _network(self, obs: np.ndarray, backend: Backend, states: Optional[Tensor] = None,
+                 masks: Optional[Tensor] = None, n_steps: int = 1):
         """The forward function: flat distribution parameters, value ``[batch]``, ``q`` and the new
         recurrent states, computed on ``backend``."""
         with using_backend(backend):
@@ -245,17 +217,15 @@ class ActorCriticPolicy(BasePolicy):
                                                               init_scale=self.head_init_scale)
         return pdparam, value, q_values, new_states
 
-    def network_with_state(
-        self, obs: Tensor, states: Optional[Tensor] = None, masks: Optional[Tensor] = None, n_steps: int = 1
-    ) -> Tuple[Tensor, Tensor, Tensor, Optional[Tensor]]:
+    def network_with_state(self, obs: Tensor, states: Optional[Tensor] = None, masks: Optional[Tensor] = None,
+                           n_steps: int = 1) -> Tuple[Tensor, Tensor, Tensor, Optional[Tensor]]:
         """The TF network: ``(pdparam, value, q, new_states)``. For recurrent policies ``obs`` and
         ``masks`` are ``n_steps``-long sequences, env-major, and ``states`` one row per sequence."""
         self.build()
         return self._network(obs, self._tf_backend, states, masks, n_steps)
 
-    def network(
-        self, obs: Tensor, states: Optional[Tensor] = None, masks: Optional[Tensor] = None, n_steps: int = 1
-    ) -> Tuple[Tensor, Tensor, Tensor]:
+    def network(self, obs: Tensor, states: Optional[Tensor] = None, masks: Optional[Tensor] = None,
+                n_steps: int = 1) -> Tuple[Tensor, Tensor, Tensor]:
         """The TF network (for losses and compiled code): ``(pdparam, value, q)``."""
         return self.network_with_state(obs, states, masks, n_steps)[:3]
 
@@ -324,9 +294,8 @@ class ActorCriticPolicy(BasePolicy):
         self.keras_model.restore_from_numpy()
 
     # ---------------------------------------------------------------- acting
-    def forward_np_state(
-        self, obs: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None
-    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def forward_np_state(self, obs: np.ndarray, state: Optional[np.ndarray] = None,
+                         mask: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(pdparam, values, new_state)`` for one step of a batch of raw observations, as numpy.
 
         ``state`` (one row per observation; zeros if None) and ``mask`` (episode starts: the
@@ -344,19 +313,13 @@ class ActorCriticPolicy(BasePolicy):
         pdparam, value, new_state = self._tf_forward(obs, state, mask)
         return pdparam.numpy(), value.numpy(), new_state.numpy()
 
-    def forward_np(
-        self, obs: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None
-    ) -> Tuple[np.ndarray, np.ndarray]:
+    def forward_np(self, obs: np.ndarray, state: Optional[np.ndarray] = None,
+                   mask: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
         """Flat distribution parameters and values for a batch of raw observations, as numpy."""
         return self.forward_np_state(obs, state, mask)[:2]
 
-    def step(
-        self,
-        obs: np.ndarray,
-        state: Optional[np.ndarray] = None,
-        mask: Optional[np.ndarray] = None,
-        deterministic: bool = False,
-    ) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]:
+    def step(self, obs: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None,
+             deterministic: bool = False) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray], np.ndarray]:
         """``(actions, values, states, neglogp)``; neglogp is that of a sampled action (as SB2)."""
         pdparam, value, new_state = self.forward_np_state(obs, state, mask)
         sampled = self._pdtype.np_sample(pdparam, self.np_random)
@@ -364,14 +327,12 @@ class ActorCriticPolicy(BasePolicy):
         actions = self._pdtype.np_mode(pdparam) if deterministic else sampled
         return actions, value, (new_state if self.recurrent else None), neglogp
 
-    def proba_step(
-        self, obs: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None
-    ) -> Proba:
+    def proba_step(self, obs: np.ndarray, state: Optional[np.ndarray] = None,
+                   mask: Optional[np.ndarray] = None) -> Proba:
         return self._pdtype.np_proba(self.forward_np(obs, state, mask)[0])
 
-    def value(
-        self, obs: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None
-    ) -> np.ndarray:
+    def value(self, obs: np.ndarray, state: Optional[np.ndarray] = None,
+              mask: Optional[np.ndarray] = None) -> np.ndarray:
         return self.forward_np(obs, state, mask)[1]
 
 
@@ -384,22 +345,11 @@ class FeedForwardPolicy(ActorCriticPolicy):
     :param cnn_extractor: ``f(scaled_images, **kwargs) -> features`` for CNN policies
     """
 
-    def __init__(
-        self,
-        sess: Any,
-        ob_space: spaces.Space,
-        ac_space: spaces.Space,
-        n_env: int,
-        n_steps: int,
-        n_batch: Optional[int],
-        reuse: bool = False,
-        layers: Optional[List[int]] = None,
-        net_arch: Optional[List[Union[int, Dict[str, List[int]]]]] = None,
-        act_fun: Callable[[Tensor], Tensor] = tf.tanh,
-        cnn_extractor: Callable[..., Tensor] = nature_cnn,
-        feature_extraction: str = "cnn",
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, sess: Any, ob_space: spaces.Space, ac_space: spaces.Space, n_env: int, n_steps: int,
+                 n_batch: Optional[int], reuse: bool = False, layers: Optional[List[int]] = None,
+                 net_arch: Optional[List[Union[int, Dict[str, List[int]]]]] = None,
+                 act_fun: Callable[[Tensor], Tensor] = tf.tanh, cnn_extractor: Callable[..., Tensor] = nature_cnn,
+                 feature_extraction: str = "cnn", **kwargs: Any) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=reuse,
                          scale=(feature_extraction == "cnn"))
         self._kwargs_check(feature_extraction, kwargs)
@@ -429,17 +379,8 @@ class FeedForwardPolicy(ActorCriticPolicy):
 class CnnPolicy(FeedForwardPolicy):
     """Nature CNN on image observations scaled to [0, 1]."""
 
-    def __init__(
-        self,
-        sess: Any,
-        ob_space: spaces.Space,
-        ac_space: spaces.Space,
-        n_env: int,
-        n_steps: int,
-        n_batch: Optional[int],
-        reuse: bool = False,
-        **_kwargs: Any,
-    ) -> None:
+    def __init__(self, sess: Any, ob_space: spaces.Space, ac_space: spaces.Space, n_env: int, n_steps: int,
+                 n_batch: Optional[int], reuse: bool = False, **_kwargs: Any) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse,
                          feature_extraction="cnn", **_kwargs)
 
@@ -447,17 +388,8 @@ class CnnPolicy(FeedForwardPolicy):
 class MlpPolicy(FeedForwardPolicy):
     """Two separate 64-64 tanh networks for the policy and the value function (by default)."""
 
-    def __init__(
-        self,
-        sess: Any,
-        ob_space: spaces.Space,
-        ac_space: spaces.Space,
-        n_env: int,
-        n_steps: int,
-        n_batch: Optional[int],
-        reuse: bool = False,
-        **_kwargs: Any,
-    ) -> None:
+    def __init__(self, sess: Any, ob_space: spaces.Space, ac_space: spaces.Space, n_env: int, n_steps: int,
+                 n_batch: Optional[int], reuse: bool = False, **_kwargs: Any) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse,
                          feature_extraction="mlp", **_kwargs)
 
@@ -472,18 +404,8 @@ class RecurrentActorCriticPolicy(ActorCriticPolicy):
     recurrent = True
     head_init_scale = 1.0  # SB2's LSTM policies keep the default init scale for pi and q
 
-    def __init__(
-        self,
-        sess: Any,
-        ob_space: spaces.Space,
-        ac_space: spaces.Space,
-        n_env: int,
-        n_steps: int,
-        n_batch: Optional[int],
-        state_shape: Sequence[int],
-        reuse: bool = False,
-        scale: bool = False,
-    ) -> None:
+    def __init__(self, sess: Any, ob_space: spaces.Space, ac_space: spaces.Space, n_env: int, n_steps: int,
+                 n_batch: Optional[int], state_shape: Sequence[int], reuse: bool = False, scale: bool = False) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, reuse=reuse, scale=scale)
         self.state_shape = tuple(int(d) for d in state_shape)
         self.state_size = int(np.prod(self.state_shape))
@@ -502,24 +424,11 @@ class LstmPolicy(RecurrentActorCriticPolicy):
     ``{'pi': [...], 'vf': [...]}`` dict of separate layers (all ``pi_fc{i}``, then all ``vf_fc{i}``).
     """
 
-    def __init__(
-        self,
-        sess: Any,
-        ob_space: spaces.Space,
-        ac_space: spaces.Space,
-        n_env: int,
-        n_steps: int,
-        n_batch: Optional[int],
-        n_lstm: int = 256,
-        reuse: bool = False,
-        layers: Optional[List[int]] = None,
-        net_arch: Optional[List[Union[int, str, Dict[str, List[int]]]]] = None,
-        act_fun: Callable[[Tensor], Tensor] = tf.tanh,
-        cnn_extractor: Callable[..., Tensor] = nature_cnn,
-        layer_norm: bool = False,
-        feature_extraction: str = "cnn",
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, sess: Any, ob_space: spaces.Space, ac_space: spaces.Space, n_env: int, n_steps: int,
+                 n_batch: Optional[int], n_lstm: int = 256, reuse: bool = False, layers: Optional[List[int]] = None,
+                 net_arch: Optional[List[Union[int, str, Dict[str, List[int]]]]] = None,
+                 act_fun: Callable[[Tensor], Tensor] = tf.tanh, cnn_extractor: Callable[..., Tensor] = nature_cnn,
+                 layer_norm: bool = False, feature_extraction: str = "cnn", **kwargs: Any) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch,
                          state_shape=(2 * n_lstm,), reuse=reuse,
                          scale=(feature_extraction == "cnn"))
@@ -581,9 +490,8 @@ class LstmPolicy(RecurrentActorCriticPolicy):
                                    states, "lstm1", self.n_lstm, layer_norm=self.layer_norm, backend=backend)
         return seq_to_batch(outputs), new_states
 
-    def _latents(
-        self, processed_obs: Tensor, states: Optional[Tensor], masks: Optional[Tensor], n_steps: int, backend: Backend
-    ):
+    def _latents(self, processed_obs: Tensor, states: Optional[Tensor], masks: Optional[Tensor], n_steps: int,
+                 backend: Backend):
         latent, new_states = self._lstm(self.extract_features(processed_obs), states, masks, n_steps, backend)
         if self.net_arch is None:
             return latent, latent, new_states
@@ -607,18 +515,8 @@ class LstmPolicy(RecurrentActorCriticPolicy):
 class MlpLstmPolicy(LstmPolicy):
     """Two 64-unit tanh layers, then an LSTM of ``n_lstm`` units."""
 
-    def __init__(
-        self,
-        sess: Any,
-        ob_space: spaces.Space,
-        ac_space: spaces.Space,
-        n_env: int,
-        n_steps: int,
-        n_batch: Optional[int],
-        n_lstm: int = 256,
-        reuse: bool = False,
-        **_kwargs: Any,
-    ) -> None:
+    def __init__(self, sess: Any, ob_space: spaces.Space, ac_space: spaces.Space, n_env: int, n_steps: int,
+                 n_batch: Optional[int], n_lstm: int = 256, reuse: bool = False, **_kwargs: Any) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm, reuse,
                          layer_norm=False, feature_extraction="mlp", **_kwargs)
 
@@ -626,18 +524,8 @@ class MlpLstmPolicy(LstmPolicy):
 class MlpLnLstmPolicy(LstmPolicy):
     """:class:`MlpLstmPolicy` with SB2's layer-normalised LSTM cell."""
 
-    def __init__(
-        self,
-        sess: Any,
-        ob_space: spaces.Space,
-        ac_space: spaces.Space,
-        n_env: int,
-        n_steps: int,
-        n_batch: Optional[int],
-        n_lstm: int = 256,
-        reuse: bool = False,
-        **_kwargs: Any,
-    ) -> None:
+    def __init__(self, sess: Any, ob_space: spaces.Space, ac_space: spaces.Space, n_env: int, n_steps: int,
+                 n_batch: Optional[int], n_lstm: int = 256, reuse: bool = False, **_kwargs: Any) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm, reuse,
                          layer_norm=True, feature_extraction="mlp", **_kwargs)
 
@@ -645,18 +533,8 @@ class MlpLnLstmPolicy(LstmPolicy):
 class CnnLstmPolicy(LstmPolicy):
     """Nature CNN, then an LSTM of ``n_lstm`` units."""
 
-    def __init__(
-        self,
-        sess: Any,
-        ob_space: spaces.Space,
-        ac_space: spaces.Space,
-        n_env: int,
-        n_steps: int,
-        n_batch: Optional[int],
-        n_lstm: int = 256,
-        reuse: bool = False,
-        **_kwargs: Any,
-    ) -> None:
+    def __init__(self, sess: Any, ob_space: spaces.Space, ac_space: spaces.Space, n_env: int, n_steps: int,
+                 n_batch: Optional[int], n_lstm: int = 256, reuse: bool = False, **_kwargs: Any) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm, reuse,
                          layer_norm=False, feature_extraction="cnn", **_kwargs)
 
@@ -664,18 +542,8 @@ class CnnLstmPolicy(LstmPolicy):
 class CnnLnLstmPolicy(LstmPolicy):
     """:class:`CnnLstmPolicy` with SB2's layer-normalised LSTM cell."""
 
-    def __init__(
-        self,
-        sess: Any,
-        ob_space: spaces.Space,
-        ac_space: spaces.Space,
-        n_env: int,
-        n_steps: int,
-        n_batch: Optional[int],
-        n_lstm: int = 256,
-        reuse: bool = False,
-        **_kwargs: Any,
-    ) -> None:
+    def __init__(self, sess: Any, ob_space: spaces.Space, ac_space: spaces.Space, n_env: int, n_steps: int,
+                 n_batch: Optional[int], n_lstm: int = 256, reuse: bool = False, **_kwargs: Any) -> None:
         super().__init__(sess, ob_space, ac_space, n_env, n_steps, n_batch, n_lstm, reuse,
                          layer_norm=True, feature_extraction="cnn", **_kwargs)
 

@@ -102,13 +102,8 @@ class BehaviourCloning:
     concatenated, ``sizes`` gives their lengths; it returns the sum of their mean losses.
     """
 
-    def __init__(
-        self,
-        policy: ActorCriticPolicy,
-        params: Sequence[tf.Variable],
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-    ) -> None:
+    def __init__(self, policy: ActorCriticPolicy, params: Sequence[tf.Variable], observation_space: spaces.Space,
+                 action_space: spaces.Space) -> None:
         self.policy = policy
         self.converter = BatchConverter(observation_space, action_space)
         conv = self.converter
@@ -265,14 +260,8 @@ class RecurrentBehaviourCloning:
     weight in the loss. The loss of a window is the mean over its real transitions.
     """
 
-    def __init__(
-        self,
-        policy: ActorCriticPolicy,
-        params: Sequence[tf.Variable],
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        seq_len: int,
-    ) -> None:
+    def __init__(self, policy: ActorCriticPolicy, params: Sequence[tf.Variable], observation_space: spaces.Space,
+                 action_space: spaces.Space, seq_len: int) -> None:
         self.policy = policy
         self.seq_len = int(seq_len)
         self.converter = BatchConverter(observation_space, action_space)

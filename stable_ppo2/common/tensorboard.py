@@ -27,9 +27,8 @@ class TensorboardWriter:
     latest one is continued, as in SB2.
     """
 
-    def __init__(
-        self, graph: Any, tensorboard_log_path: Optional[str], tb_log_name: str, new_tb_log: bool = True
-    ) -> None:
+    def __init__(self, graph: Any, tensorboard_log_path: Optional[str], tb_log_name: str,
+                 new_tb_log: bool = True) -> None:
         self.tensorboard_log_path = tensorboard_log_path
         self.tb_log_name = tb_log_name
         self.new_tb_log = new_tb_log

@@ -113,9 +113,8 @@ def seq_to_batch(tensor_sequence: Tensor, flat: bool = False) -> Tensor:
     return tf.reshape(swapped, [-1] + features)
 
 
-def total_episode_reward_logger(
-    rew_acc: np.ndarray, rewards: np.ndarray, masks: np.ndarray, writer: Any, steps: int
-) -> np.ndarray:
+def total_episode_reward_logger(rew_acc: np.ndarray, rewards: np.ndarray, masks: np.ndarray, writer: Any,
+                                steps: int) -> np.ndarray:
     """SB2's ``episode_reward`` TensorBoard logger (see ``stable_ppo2.common.tensorboard``)."""
     from stable_ppo2.common.tensorboard import total_episode_reward_logger as _logger
 
@@ -157,9 +156,8 @@ def avg_norm(tensor: Tensor) -> Tensor:
     return tf.reduce_mean(tf.sqrt(tf.reduce_sum(tf.square(tensor), axis=-1)))
 
 
-def gradient_add(
-    grad_1: Optional[Tensor], grad_2: Optional[Tensor], param: Tensor, verbose: int = 0
-) -> Optional[Tensor]:
+def gradient_add(grad_1: Optional[Tensor], grad_2: Optional[Tensor], param: Tensor,
+                 verbose: int = 0) -> Optional[Tensor]:
     """Sum of two gradients, either of which may be None."""
     if verbose > 1:
         print([grad_1, grad_2, param.name])
@@ -198,9 +196,7 @@ def intprod(tensor: Sequence[int]) -> int:
     return result
 
 
-def flatgrad(
-    loss_fn: Callable[[], Tensor], var_list: Sequence[Tensor], clip_norm: Optional[float] = None
-) -> Tensor:
+def flatgrad(loss_fn: Callable[[], Tensor], var_list: Sequence[Tensor], clip_norm: Optional[float] = None) -> Tensor:
     """Gradients of ``loss_fn()`` (a callable: TF2 records it on a tape) w.r.t. ``var_list``, flattened into
     one vector; missing gradients are zeros; each is clipped to ``clip_norm`` if given."""
     with tf.GradientTape() as tape:

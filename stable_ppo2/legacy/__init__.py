@@ -133,9 +133,8 @@ class AliasFinder(importlib.abc.MetaPathFinder):
             return _gym_target(fullname)
         return None
 
-    def find_spec(
-        self, fullname: str, path: Optional[Sequence[str]] = None, target: Optional[types.ModuleType] = None
-    ) -> Optional[importlib.machinery.ModuleSpec]:
+    def find_spec(self, fullname: str, path: Optional[Sequence[str]] = None,
+                  target: Optional[types.ModuleType] = None) -> Optional[importlib.machinery.ModuleSpec]:
         placeholder = self._placeholder(fullname)
         if placeholder is not None:
             return placeholder

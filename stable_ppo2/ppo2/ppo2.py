@@ -33,14 +33,13 @@ from stable_ppo2.common.model_files.schema import DataSchema
 from stable_ppo2.common.optimizers import Tf1Adam
 from stable_ppo2.common.policies import ActorCriticPolicy
 from stable_ppo2.common.runners import AbstractEnvRunner
-from stable_ppo2.common.schedules import get_schedule_fn
+from stable_ppo2.common.schedules import ScheduleLike, get_schedule_fn
 from stable_ppo2.common.tensorboard import TensorboardWriter, total_episode_reward_logger
 from stable_ppo2.common.tf_util import USE_XLA, is_image, set_num_threads, tf
 from stable_ppo2.common.training_state import first_update
 from stable_ppo2.common.vec_env import VecEnv
 from stable_ppo2.ppo2.rollout import MinibatchPlan, RolloutBuffer, compute_gae, minibatch_plan, swap_and_flatten
 
-Schedule = Union[float, Callable[[float], float]]
 LOSS_NAMES = ["policy_loss", "value_loss", "policy_entropy", "approxkl", "clipfrac"]
 
 
@@ -141,29 +140,14 @@ class PPO2(ActorCriticRLModel):
     :param n_cpu_tf_sess: TF threads (process-wide and only before TF starts: best effort)
     """
 
-    def __init__(
-        self,
-        policy: Union[str, Type[ActorCriticPolicy]],
-        env: Any,
-        gamma: float = 0.99,
-        n_steps: int = 128,
-        ent_coef: float = 0.01,
-        learning_rate: Union[float, Callable[[float], float]] = 2.5e-4,
-        vf_coef: float = 0.5,
-        max_grad_norm: float = 0.5,
-        lam: float = 0.95,
-        nminibatches: int = 4,
-        noptepochs: int = 4,
-        cliprange: Union[float, Callable[[float], float]] = 0.2,
-        cliprange_vf: Union[None, float, Callable[[float], float]] = None,
-        verbose: int = 0,
-        tensorboard_log: Optional[str] = None,
-        _init_setup_model: bool = True,
-        policy_kwargs: Optional[Dict[str, Any]] = None,
-        full_tensorboard_log: bool = False,
-        seed: Optional[int] = None,
-        n_cpu_tf_sess: Optional[int] = None,
-    ) -> None:
+    def __init__(self, policy: Union[str, Type[ActorCriticPolicy]], env: Any, gamma: float = 0.99, n_steps: int = 128,
+                 ent_coef: float = 0.01, learning_rate: ScheduleLike = 2.5e-4,
+                 vf_coef: float = 0.5, max_grad_norm: float = 0.5, lam: float = 0.95, nminibatches: int = 4,
+                 noptepochs: int = 4, cliprange: ScheduleLike = 0.2,
+                 cliprange_vf: Optional[ScheduleLike] = None, verbose: int = 0,
+                 tensorboard_log: Optional[str] = None, _init_setup_model: bool = True,
+                 policy_kwargs: Optional[Dict[str, Any]] = None, full_tensorboard_log: bool = False,
+                 seed: Optional[int] = None, n_cpu_tf_sess: Optional[int] = None) -> None:
         self.learning_rate = learning_rate
         self.cliprange = cliprange
         self.cliprange_vf = cliprange_vf
@@ -393,21 +377,10 @@ class PPO2(ActorCriticRLModel):
         return minibatch_plan(self.n_envs, self.n_steps, self.nminibatches, self.noptepochs,
                               self.act_model.recurrent)
 
-    def train_on_batch(
-        self,
-        obs: np.ndarray,
-        returns: np.ndarray,
-        actions: np.ndarray,
-        values: np.ndarray,
-        neglogpacs: np.ndarray,
-        minibatch_indices: np.ndarray,
-        learning_rate: float,
-        cliprange: float,
-        cliprange_vf: Optional[float],
-        masks: Optional[np.ndarray] = None,
-        states: Optional[np.ndarray] = None,
-        minibatch_envs: Optional[np.ndarray] = None,
-    ) -> np.ndarray:
+    def train_on_batch(self, obs: np.ndarray, returns: np.ndarray, actions: np.ndarray, values: np.ndarray,
+                       neglogpacs: np.ndarray, minibatch_indices: np.ndarray, learning_rate: float, cliprange: float,
+                       cliprange_vf: Optional[float], masks: Optional[np.ndarray] = None,
+                       states: Optional[np.ndarray] = None, minibatch_envs: Optional[np.ndarray] = None) -> np.ndarray:
         """One PPO update on a collected batch; returns the mean of the 5 losses (``loss_names``).
 
         ``minibatch_indices``: row k holds the samples of minibatch step k. ``cliprange_vf`` None or
@@ -453,15 +426,8 @@ class PPO2(ActorCriticRLModel):
             "Likely causes: NaN/inf observations or rewards from the env (wrap it in VecCheckNan to "
             "find where), rewards on a huge scale (try VecNormalize), or a learning rate too high.")
 
-    def learn(
-        self,
-        total_timesteps: int,
-        callback: MaybeCallback = None,
-        log_interval: int = 1,
-        tb_log_name: str = "PPO2",
-        reset_num_timesteps: bool = True,
-        progress_bar: bool = False,
-    ) -> PPO2:
+    def learn(self, total_timesteps: int, callback: MaybeCallback = None, log_interval: int = 1,
+              tb_log_name: str = "PPO2", reset_num_timesteps: bool = True, progress_bar: bool = False) -> PPO2:
         """Train for ``total_timesteps // (n_envs * n_steps)`` updates (SB2's count).
 
         ``progress_bar=True`` shows a tqdm bar (timesteps, fps, mean return). The schedules are local

@@ -50,17 +50,9 @@ class ExpertDataset:
     #: attributes left out when pickling (the loaders are rebuilt on unpickling, except GAIL's)
     EXCLUDED_KEYS = {"dataloader", "train_loader", "val_loader"}
 
-    def __init__(
-        self,
-        expert_path: Optional[str] = None,
-        traj_data: Optional[Dict[str, np.ndarray]] = None,
-        train_fraction: float = 0.7,
-        batch_size: int = 64,
-        traj_limitation: int = -1,
-        randomize: bool = True,
-        verbose: int = 1,
-        sequential_preprocessing: bool = False,
-    ) -> None:
+    def __init__(self, expert_path: Optional[str] = None, traj_data: Optional[Dict[str, np.ndarray]] = None,
+                 train_fraction: float = 0.7, batch_size: int = 64, traj_limitation: int = -1, randomize: bool = True,
+                 verbose: int = 1, sequential_preprocessing: bool = False) -> None:
         if traj_data is not None and expert_path is not None:
             raise ValueError("Cannot specify both 'traj_data' and 'expert_path'")
         if traj_data is None and expert_path is None:
@@ -263,21 +255,10 @@ class DataLoader:
     :param partial_minibatch: serve the last, smaller minibatch (else drop it)
     """
 
-    def __init__(
-        self,
-        indices: np.ndarray,
-        observations: np.ndarray,
-        actions: np.ndarray,
-        batch_size: int,
-        n_workers: int = 1,
-        infinite_loop: bool = True,
-        max_queue_len: int = 1,
-        shuffle: bool = False,
-        start_process: bool = True,
-        backend: str = "threading",
-        sequential: bool = False,
-        partial_minibatch: bool = True,
-    ) -> None:
+    def __init__(self, indices: np.ndarray, observations: np.ndarray, actions: np.ndarray, batch_size: int,
+                 n_workers: int = 1, infinite_loop: bool = True, max_queue_len: int = 1, shuffle: bool = False,
+                 start_process: bool = True, backend: str = "threading", sequential: bool = False,
+                 partial_minibatch: bool = True) -> None:
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size}")
         self.n_workers = n_workers
