@@ -102,9 +102,11 @@ class BaseRLModel(ABC):
     def __init__(self, policy: Union[str, Type[BasePolicy]], env: Any, verbose: int = 0, *, requires_vec_env: bool,
                  policy_base: Optional[Type[BasePolicy]], policy_kwargs: Optional[Dict[str, Any]] = None,
                  seed: Optional[int] = None, n_cpu_tf_sess: Optional[int] = None) -> None:
-        # a policy class (a name stays a name when no policy_base resolves it)
-        self.policy: Any = get_policy_from_name(policy_base, policy) \
-            if isinstance(policy, str) and policy_base is not None else policy
+        self.policy: Any  # a policy class (a name stays a name when no policy_base resolves it)
+        if isinstance(policy, str) and policy_base is not None:
+            self.policy = get_policy_from_name(policy_base, policy)
+        else:
+            self.policy = policy
         self.env = env
         self.verbose = verbose
         self._requires_vec_env = requires_vec_env
