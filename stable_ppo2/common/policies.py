@@ -27,6 +27,7 @@ from stable_ppo2.common.input import (
     input_shape,
     preprocess_obs_np,
     preprocess_obs_tf,
+    whole_number_bound,
 )
 from stable_ppo2.common.tf_layers import (
     Backend,
@@ -102,12 +103,9 @@ def mlp_extractor(flat_observations, net_arch: Sequence[Union[int, Dict[str, Lis
 def _probe_observations(ob_space, n: int) -> np.ndarray:
     """A few fixed in-space observations, drawn without touching the space's own RNG."""
     rng = np.random.default_rng(12345)
-    if isinstance(ob_space, spaces.Discrete):
-        return rng.integers(ob_space.start, ob_space.start + ob_space.n, size=n)
-    if isinstance(ob_space, spaces.MultiDiscrete):
-        return rng.integers(0, ob_space.nvec, size=(n,) + ob_space.nvec.shape)
-    if isinstance(ob_space, spaces.MultiBinary):
-        return rng.integers(0, 2, size=(n,) + tuple(ob_space.shape))
+    upper = whole_number_bound(ob_space)
+    if upper is not None:
+        return rng.integers(0, upper, size=(n,) + tuple(ob_space.shape))
     low = np.maximum(ob_space.low, -1.0)
     high = np.minimum(ob_space.high, 1.0)
     high = np.where(high < low, low, high)
