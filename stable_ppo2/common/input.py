@@ -9,7 +9,7 @@ specific to an action space lives in its object in :mod:`stable_ppo2.common.dist
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple, cast
+from typing import Any, Optional, Tuple, Union, cast
 
 import numpy as np
 from gymnasium import spaces
@@ -41,7 +41,7 @@ def check_observation_space(ob_space: spaces.Space) -> None:
     check_zero_start(ob_space, "the observation")
 
 
-def whole_number_bound(space: spaces.Space) -> Optional[object]:
+def whole_number_bound(space: spaces.Space) -> Optional[Union[int, np.ndarray]]:
     """The exclusive upper bound of a space that holds whole numbers from 0 (MultiDiscrete: one per
     column), or None for Box."""
     if isinstance(space, spaces.Discrete):

@@ -27,6 +27,7 @@ from stable_ppo2.common.input import (
     input_shape,
     preprocess_obs_np,
     preprocess_obs_tf,
+    whole_number_bound,
 )
 from stable_ppo2.common.tf_layers import (
     Backend,
@@ -103,12 +104,9 @@ def mlp_extractor(flat_observations: Tensor, net_arch: Sequence[Union[int, Dict[
 def _probe_observations(ob_space: spaces.Space, n: int) -> np.ndarray:
     """A few fixed in-space observations, drawn without touching the space's own RNG."""
     rng = np.random.default_rng(12345)
-    if isinstance(ob_space, spaces.Discrete):
-        return rng.integers(ob_space.start, ob_space.start + ob_space.n, size=n)
-    if isinstance(ob_space, spaces.MultiDiscrete):
-        return rng.integers(0, ob_space.nvec, size=(n,) + ob_space.nvec.shape)
-    if isinstance(ob_space, spaces.MultiBinary):
-        return rng.integers(0, 2, size=(n,) + tuple(ob_space.shape))
+    upper = whole_number_bound(ob_space)
+    if upper is not None:
+        return rng.integers(0, upper, size=(n,) + tuple(cast(Tuple[int, ...], ob_space.shape)))
     box = cast(spaces.Box, ob_space)  # check_observation_space allows no other kind
     low = np.maximum(box.low, -1.0)
     high = np.minimum(box.high, 1.0)

@@ -22,7 +22,6 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Type, Union, cast
 
 import numpy as np
-from gymnasium import spaces
 
 from stable_ppo2 import logger
 from stable_ppo2.common.base_class import ActorCriticRLModel, SetVerbosity
@@ -80,8 +79,6 @@ class Runner(AbstractEnvRunner):
         super().__init__(env=env, model=model, n_steps=n_steps)
         self.gamma = gamma
         self.lam = lam
-        space = env.action_space
-        self._clip_bounds = (space.low, space.high) if isinstance(space, spaces.Box) else None
 
     def _run(self) -> Optional[RolloutBuffer]:
         """The rollout (iterating it gives SB2's 9-tuple), or None if a callback stopped training."""
@@ -95,6 +92,7 @@ class Runner(AbstractEnvRunner):
         mb_actions = None
         mb_states = self.states
         ep_infos = []
+        clip_actions = model.act_model.pdtype.np_clip_actions  # Box: to the bounds (SB2); others as sampled
         for step in range(n_steps):
             actions, values, self.states, neglogpacs = model.step(self.obs, self.states, self.dones)
             if mb_actions is None:
@@ -104,10 +102,7 @@ class Runner(AbstractEnvRunner):
             mb_values[step] = values
             mb_neglogpacs[step] = neglogpacs
             mb_dones[step] = self.dones
-            clipped_actions = actions
-            if self._clip_bounds is not None:
-                clipped_actions = np.clip(actions, *self._clip_bounds)
-            self.obs[:], rewards, self.dones, infos = env.step(clipped_actions)
+            self.obs[:], rewards, self.dones, infos = env.step(clip_actions(actions))
             model.num_timesteps += n_envs
             if callback is not None:
                 callback.update_locals(locals())  # keeps locals['self'] the model (quirk 9 fixed)
