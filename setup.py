@@ -44,7 +44,7 @@ setup(
                   # the legacy startup hook's test runs a notebook in a kernel of a fresh venv
                   "nbclient>=0.7", "nbformat>=5.7", "ipykernel>=6.0", "jupyter-client>=7.0",
                   # CI lints and type-checks the package before the tests
-                  "ruff>=0.6", "mypy>=1.10"],
+                  "ruff>=0.17,<0.18", "mypy>=2.4,<2.5"],
         "video": ["moviepy>=1.0.3"],
         "tune": ["optuna>=3.4"],
         "plots": ["rliable>=1.0"],
