@@ -11,13 +11,13 @@ their earlier (SB2's) module paths.
 """
 from stable_ppo2.common.model_files.atomic import atomic_write
 from stable_ppo2.common.model_files.errors import (
-                                                   TRUST_HINT,
-                                                   FallbackWarning,
-                                                   IgnoredEntryWarning,
-                                                   ModelDataError,
-                                                   ModelFileError,
-                                                   UnsafeFileError,
-                                                   UnsupportedFormatError,
+    TRUST_HINT,
+    FallbackWarning,
+    IgnoredEntryWarning,
+    ModelDataError,
+    ModelFileError,
+    UnsafeFileError,
+    UnsupportedFormatError,
 )
 from stable_ppo2.common.model_files.formats import load_from_file, save_to_pickle, save_to_zip
 from stable_ppo2.common.model_files.schema import DataSchema
