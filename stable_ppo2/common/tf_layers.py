@@ -22,6 +22,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Un
 
 import numpy as np
 
+from stable_ppo2.common.lstm_kernel import lstm_sequence
 from stable_ppo2.common.tf_util import Tensor, batch_to_seq, seq_to_batch, tf, tf_keras
 
 __all__ = ["ortho_init", "linear", "conv", "conv_to_fc", "mlp", "lstm", "lnlstm", "batch_to_seq",
@@ -472,6 +473,8 @@ def lstm(input_tensor: Tensor, mask_tensor: Tensor, cell_state_hidden: Tensor, s
             cell, hidden = _lstm_step(ops, weights, x_projected[step], masks[step], cell, hidden, layer_norm)
             steps.append(hidden)
         outputs = np.stack(steps)
+    elif not layer_norm:  # training: the fused sequence with its hand-written backward pass
+        outputs, cell, hidden = lstm_sequence(x_projected, masks, cell, hidden, weights["wh"], weights["b"])
     else:
         def scan_step(carry: Tuple[Tensor, Tensor], inputs: Tuple[Tensor, Tensor]) -> Tuple[Tensor, Tensor]:
             return _lstm_step(ops, weights, inputs[0], inputs[1], carry[0], carry[1], layer_norm)
