@@ -35,7 +35,10 @@ from call_timer import timed_learn  # noqa: E402
 CLEAN_ENV = dict(os.environ)
 LIBS = ("ours", "sb2", "sb3")
 ZOO_CARTPOLE = dict(n_steps=32, nminibatches=1, lam=0.8, gamma=0.98, noptepochs=20, ent_coef=0.0)
-CONFIGS = ("cartpole_zoo", "lstm",  # lstm: MlpLstmPolicy, 4 CartPole envs, SB2's default hyperparameters
+# pendulum_zoo: the RL zoo's Pendulum PPO2 settings, 200k steps by default (320 gradient steps of 512 per update)
+ZOO_PENDULUM = dict(n_steps=2048, nminibatches=32, lam=0.95, gamma=0.99, noptepochs=10, ent_coef=0.0,
+                    learning_rate=3e-4, cliprange=0.2)
+CONFIGS = ("cartpole_zoo", "pendulum_zoo", "lstm",  # lstm: MlpLstmPolicy, 4 CartPole envs, SB2's defaults
            "cnn_synthetic", "cnnlstm_synthetic", "cnn_pong", "cnnlstm_pong")
 # Atari configs: SB2's ppo2/run_atari.py (8 envs, VecFrameStack 4, n_steps 128, nminibatches 4, noptepochs 4,
 # lam 0.95, gamma 0.99, ent_coef 0.01, lr f * 2.5e-4, cliprange f * 0.1) with CnnPolicy or CnnLstmPolicy, on
@@ -52,11 +55,22 @@ def atari_config(config):
     return ("synthetic" if env == "synthetic" else "PongNoFrameskip-v4"), ("lstm" if policy == "cnnlstm" else "cnn")
 
 
+def env_id(config):
+    """The gymnasium id of a vector-observation config."""
+    return "Pendulum-v1" if config == "pendulum_zoo" else "CartPole-v1"
+
+
+def sb_config(config, lib):
+    """The config's name in the shared SB2 (``ppo2_fps.py``) or SB3 (``ppo_fps.py``) script."""
+    name = config if config in ("lstm", "pendulum_zoo") else "cartpole_zoo"
+    return name.replace("_", "-") if lib == "sb3" and name != "lstm" else name
+
+
 def parse_args(argv=None):
     """Command line options (relative paths are taken from the repository root)."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    p.add_argument("--timesteps", type=int, default=100_000)
+    p.add_argument("--timesteps", type=int, default=None, help="default 200,000 for pendulum_zoo, else 100,000")
     p.add_argument("--config", choices=CONFIGS, default="cartpole_zoo")
     p.add_argument("--only", action="append", choices=LIBS, help="run only this library (repeatable)")
     p.add_argument("--sb2-python", default=".bench/sb2-venv/bin/python")
@@ -71,6 +85,8 @@ def parse_args(argv=None):
         # no resolve(): a venv's bin/python is a symlink to the base interpreter and must stay as given
         setattr(args, name, path if path.is_absolute() else REPO / path)
     args.libs = [lib for lib in LIBS if lib in (args.only or LIBS)]
+    if args.timesteps is None:
+        args.timesteps = 200_000 if args.config == "pendulum_zoo" else 100_000
     return args
 
 
@@ -122,6 +138,9 @@ def run_ours(seed, timesteps, eval_episodes, config="cartpole_zoo"):
     elif config == "lstm":
         env = make_vec_env("CartPole-v1", n_envs=4, seed=seed)
         model = PPO2("MlpLstmPolicy", env, seed=seed, n_cpu_tf_sess=1, verbose=0)
+    elif config == "pendulum_zoo":
+        env = make_vec_env("Pendulum-v1", n_envs=8, seed=seed)
+        model = PPO2("MlpPolicy", env, seed=seed, n_cpu_tf_sess=1, verbose=0, **ZOO_PENDULUM)
     else:
         env = make_vec_env("CartPole-v1", n_envs=8, seed=seed)
         model = PPO2("MlpPolicy", env, learning_rate=linear_schedule(0.001), cliprange=linear_schedule(0.2),
@@ -134,7 +153,7 @@ def run_ours(seed, timesteps, eval_episodes, config="cartpole_zoo"):
     returns = [info["r"] for info in model.ep_info_buf]
     eval_mean = None
     if eval_episodes > 0:
-        eval_env = make_vec_env("CartPole-v1", n_envs=1, seed=seed + 10_000)  # as SB3's ppo_fps.py
+        eval_env = make_vec_env(env_id(config), n_envs=1, seed=seed + 10_000)  # as SB3's ppo_fps.py
         eval_mean, _ = evaluate_policy(model, eval_env, n_eval_episodes=eval_episodes, deterministic=True)
         eval_env.close()
     env.close()
@@ -147,6 +166,51 @@ def run_ours(seed, timesteps, eval_episodes, config="cartpole_zoo"):
     del model, env
     gc.collect()
     return result
+
+
+def env_floor(config, vec_steps=20_000):
+    """Steps/s of the config's envs under random actions (drawn up front): the rate no trainer can beat.
+
+    ``dummy_vec_env``: our ``make_vec_env`` (DummyVecEnv of Monitor-wrapped envs), what training steps;
+    ``bare_envs``: the same ``gymnasium.make`` envs stepped in a plain loop; ``gymnasium_vector``:
+    gymnasium's own numpy-vectorised CartPole (CartPole configs only).
+    """
+    import gymnasium
+    import numpy as np
+
+    from stable_ppo2.common.cmd_util import make_vec_env
+
+    n_envs = 4 if config == "lstm" else 8
+    env = make_vec_env(env_id(config), n_envs=n_envs, seed=0)
+    actions = np.stack([env.action_space.sample() for _ in range(vec_steps * n_envs)]).reshape(
+        (vec_steps, n_envs) + env.action_space.shape)
+
+    def rate(step):
+        start = time.perf_counter()
+        for k in range(vec_steps):
+            step(actions[k])
+        return vec_steps * n_envs / (time.perf_counter() - start)
+
+    env.reset()
+    floor = {"dummy_vec_env": rate(env.step)}
+    env.close()
+    bare = [gymnasium.make(env_id(config)) for _ in range(n_envs)]
+    for i, e in enumerate(bare):
+        e.reset(seed=i)
+
+    def bare_step(batch):
+        for e, action in zip(bare, batch):
+            _, _, terminated, truncated, _ = e.step(action)
+            if terminated or truncated:
+                e.reset()
+
+    floor["bare_envs"] = rate(bare_step)
+    if env_id(config) == "CartPole-v1":
+        vector = gymnasium.make_vec("CartPole-v1", num_envs=n_envs, vectorization_mode="vector_entry_point")
+        vector.reset(seed=0)
+        floor["gymnasium_vector"] = rate(vector.step)
+        vector.close()
+    return floor
 
 
 def warm_up_tf():
@@ -204,7 +268,7 @@ def run_sb2(seed, timesteps, args):
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "sb2.jsonl"
             run_subprocess([str(args.sb2_python), str(args.shared / "bench/sb2/ppo2_fps.py"),
-                            "--config", "cartpole_zoo", "--seed", str(seed), "--timesteps", str(timesteps),
+                            "--config", sb_config(args.config, "sb2"), "--seed", str(seed), "--timesteps", str(timesteps),
                             "--n-cpu-tf-sess", "1", "--json", str(out)])
             r = json.loads(out.read_text().strip().splitlines()[-1])
     return dict(steps=r["collected_timesteps"], build_s=r["build_s"], wall_s=r["learn_wall_s"],
@@ -223,7 +287,7 @@ def run_sb3(seed, timesteps, args):
                     train_s=r["train_s"], last100_return=r["final_mean_return_100"],
                     episodes=r["episodes_in_window"], eval_return=None, torch=r["versions"]["torch"])
     r = json.loads(run_subprocess([str(args.sb3_python), str(args.shared / "bench/sb3/ppo_fps.py"),
-                                   "--config", "lstm" if args.config == "lstm" else "cartpole-zoo",
+                                   "--config", sb_config(args.config, "sb3"),
                                    "--seed", str(seed), "--threads", "1",
                                    "--timesteps", str(timesteps),
                                    "--eval-episodes", str(args.eval_episodes)]))
@@ -312,6 +376,11 @@ def main(argv=None):
         print(f"[bench] stable_ppo2 at {version}", flush=True)
     print(f"[bench] {args.config}: {args.libs} seeds={args.seeds} timesteps={args.timesteps} | python "
           f"{platform.python_version()}, {platform.platform()}, cpus={os.cpu_count()}", flush=True)
+    floor = None
+    if "ours" in args.libs and atari_config(args.config) is None:
+        floor = env_floor(args.config)
+        print("[bench] env floor (random actions), steps/s: "
+              + ", ".join(f"{name} {value:,.0f}" for name, value in floor.items()), flush=True)
     results = []
     for i, seed in enumerate(args.seeds):
         k = i % len(args.libs)
@@ -321,10 +390,14 @@ def main(argv=None):
             except Exception as exc:  # keep going: one failing library should not lose the others
                 print(f"[bench] {lib} seed={seed} FAILED: {exc}", flush=True)
     summarize(results, args.libs, args.seeds)
+    if floor is not None and "ours" in args.libs:
+        ours = [r["steps_per_s"] for r in results if r["lib"] == "ours"]
+        if ours:
+            print(f"ours median / env floor (dummy_vec_env): {statistics.median(ours) / floor['dummy_vec_env']:.2f}")
     if args.json:
         meta = dict(date=time.strftime("%Y-%m-%d %H:%M:%S %Z"), machine=platform.platform(), config=args.config,
                     cpus=os.cpu_count(), timesteps=args.timesteps, seeds=args.seeds,
-                    stable_ppo2=version)
+                    stable_ppo2=version, env_floor_steps_per_s=floor)
         Path(args.json).write_text(json.dumps(dict(meta=meta, results=results), indent=1))
     return 0 if results else 1
 

@@ -338,7 +338,7 @@ def test_image_observations_stay_uint8_until_the_compiled_code():
     assert set(step_dtypes) == {np.dtype(np.uint8)}
     assert len(update_dtypes) == 2 and set(update_dtypes) == {np.dtype(np.uint8)}
     assert tf_forward.input_signature[0].dtype.name == "uint8"
-    assert model._train_update.input_signature[0]["obs"].dtype.name == "uint8"
+    assert model._train_update.structured_input_signature[0][0]["obs"].dtype.name == "uint8"
 
 
 # ----------------------------------------------------------------------------------- scripts

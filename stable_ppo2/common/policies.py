@@ -276,12 +276,18 @@ class ActorCriticPolicy(BasePolicy):
         """Refresh the numpy copies of the weights after the TF variables changed."""
         self.keras_model.sync_numpy()
 
-    def commit_weights(self) -> bool:
+    def commit_weights(self, flat_values: Optional[np.ndarray] = None) -> bool:
         """After a training step: if every variable is finite, make the current values the numpy
         copies and return True; otherwise set the variables back to the copies (the last committed
-        values) and return False."""
-        values = self.keras_model.read_variables()
-        if all(np.all(np.isfinite(value)) for value in values.values()):
+        values) and return False. ``flat_values``: the current values already read, raveled and
+        concatenated in ``get_parameter_list()`` order (else they are read here)."""
+        if flat_values is None:
+            values = self.keras_model.read_variables()
+            finite = all(np.all(np.isfinite(value)) for value in values.values())
+        else:
+            values = self.keras_model.unflatten(flat_values)
+            finite = bool(np.all(np.isfinite(flat_values)))
+        if finite:
             self.keras_model.sync_numpy(values)
             return True
         self.keras_model.restore_from_numpy()

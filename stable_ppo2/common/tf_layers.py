@@ -121,6 +121,18 @@ class VariableStore(tf_keras.Model):
             values = self.read_variables()
         registry.numpy = {name: values[name] for name in registry.order}
 
+    def unflatten(self, flat: np.ndarray) -> Dict[str, np.ndarray]:
+        """Split one flat array (every variable, raveled, in creation order) into per-variable views."""
+        registry, values, offset = self._registry, {}, 0
+        for name in registry.order:
+            shape = tuple(registry.variables[name].shape)
+            size = int(np.prod(shape))
+            values[name] = flat[offset:offset + size].reshape(shape)
+            offset += size
+        if offset != flat.size:
+            raise ValueError(f"A flat array of {flat.size} values for {offset} variable values")
+        return values
+
     def read_variables(self) -> Dict[str, np.ndarray]:
         """Current values of all variables (fresh numpy arrays)."""
         return {name: variable.numpy() for name, variable in self._registry.variables.items()}

@@ -40,6 +40,10 @@ from stable_ppo2.common.vec_env import VecEnv
 from stable_ppo2.ppo2.rollout import MinibatchPlan, RolloutBuffer, compute_gae, minibatch_plan, swap_and_flatten
 
 LOSS_NAMES = ["policy_loss", "value_loss", "policy_entropy", "approxkl", "clipfrac"]
+#: the per-sample float vectors of the compiled update's batch, packed as rows of one array
+BATCH_VECTORS = ("returns", "values", "neglogpacs", "episode_starts")
+#: this update's schedule values, packed as one array
+SCHEDULE_VALUES = ("learning_rate", "cliprange", "cliprange_vf")
 
 
 def _check_int(name: str, value: Any, minimum: int = 1) -> None:
@@ -301,35 +305,41 @@ class PPO2(ActorCriticRLModel):
                                  tf.as_dtype(input_dtype(self.observation_space)))
         action_spec = tf.TensorSpec((None,) + tuple(pdtype.sample_shape()),
                                     tf.as_dtype(pdtype.action_dtype))
-        vector, scalar = tf.TensorSpec((None,), tf.float32), tf.TensorSpec((), tf.float32)
-        batch_spec = {"obs": obs_spec, "returns": vector, "actions": action_spec, "values": vector,
-                      "neglogpacs": vector, "episode_starts": vector,
+        batch_spec = {"obs": obs_spec, "actions": action_spec,
+                      "vectors": tf.TensorSpec((len(BATCH_VECTORS), None), tf.float32),
                       "initial_states": tf.TensorSpec((None, policy.state_size), tf.float32)}
         rows_spec = tf.TensorSpec((None, None), tf.int32)
         plan_spec = MinibatchPlan(sample_rows=rows_spec, env_rows=rows_spec)
-        schedule_spec = {"learning_rate": scalar, "cliprange": scalar, "cliprange_vf": scalar}
+        schedule_spec = tf.TensorSpec((len(SCHEDULE_VALUES),), tf.float32)
         jit_compile = USE_XLA and policy.uses_numpy_forward
+        store_variables = self.params
 
         @tf.function(jit_compile=jit_compile, input_signature=[batch_spec, plan_spec, schedule_spec])
         def train_update(batch, plan, schedule):
             """Row i of ``plan.sample_rows``: the samples of minibatch step i (for recurrent policies
             whole env-major sequences, whose initial states are ``batch["initial_states"]`` at the
-            rows ``plan.env_rows[i]``). ``schedule``: this update's learning rate and clip ranges."""
+            rows ``plan.env_rows[i]``). ``batch["vectors"]``: the rows of :data:`BATCH_VECTORS`;
+            ``schedule``: this update's :data:`SCHEDULE_VALUES`. Returns the mean losses and every
+            parameter after the update, flat in ``get_parameter_list()`` order (one read for the
+            numpy copies instead of one per variable)."""
             self._train_trace_count += 1  # Python side effect: runs only while tracing
             n_minibatches = tf.shape(plan.sample_rows)[0]
+            returns, values, neglogpacs, episode_starts = tf.unstack(batch["vectors"])
+            learning_rate, cliprange, cliprange_vf = tf.unstack(schedule)
             totals = tf.zeros((len(LOSS_NAMES),), tf.float32)
             for i in tf.range(n_minibatches):
                 index = plan.sample_rows[i]
                 totals += minibatch_step(
-                    tf.gather(batch["obs"], index), tf.gather(batch["returns"], index),
-                    tf.gather(batch["actions"], index), tf.gather(batch["values"], index),
-                    tf.gather(batch["neglogpacs"], index),
+                    tf.gather(batch["obs"], index), tf.gather(returns, index),
+                    tf.gather(batch["actions"], index), tf.gather(values, index),
+                    tf.gather(neglogpacs, index),
                     tf.gather(batch["initial_states"], plan.env_rows[i]),
-                    tf.gather(batch["episode_starts"], index),
-                    schedule["learning_rate"], schedule["cliprange"], schedule["cliprange_vf"])
-            return totals / tf.cast(n_minibatches, tf.float32)
+                    tf.gather(episode_starts, index), learning_rate, cliprange, cliprange_vf)
+            parameters = tf.concat([tf.reshape(variable, (-1,)) for variable in store_variables], axis=0)
+            return totals / tf.cast(n_minibatches, tf.float32), parameters
 
-        return train_update
+        # calling the concrete function skips tf.function's per-call argument binding (~0.4 ms)
+        return train_update.get_concrete_function()
 
     def _compile_train_update(self) -> None:
         """Trace and compile the update now, as SB2 built its graph in the constructor, so the
@@ -339,18 +349,17 @@ class PPO2(ActorCriticRLModel):
         plan = MinibatchPlan(
             np.tile(np.arange(self.n_batch // self.nminibatches, dtype=np.int32), (n_rows, 1)),
             np.tile(np.arange(self._envs_per_minibatch(), dtype=np.int32), (n_rows, 1)))
-        zeros = np.zeros(self.n_batch, np.float32)
         batch = {
             "obs": np.zeros((self.n_batch,) + input_shape(self.observation_space),
                             input_dtype(self.observation_space)),
-            "returns": zeros, "values": zeros, "neglogpacs": zeros, "episode_starts": zeros,
             "actions": np.zeros((self.n_batch,) + tuple(self.act_model.pdtype.sample_shape()),
                                 self.act_model.pdtype.action_dtype),
-            "initial_states": self.act_model.zero_state(self.n_envs),
+            "vectors": np.zeros((len(BATCH_VECTORS), self.n_batch), np.float32),
+            # the shapes learn() passes (XLA compiles once per shape): no rows for feed-forward policies
+            "initial_states": self.act_model.zero_state(self.n_envs if self.act_model.recurrent else 0),
         }
         saved = [(v, v.numpy()) for v in self._trainable + self._optimizer.state_variables()]
-        self._train_update(batch, plan, {"learning_rate": np.float32(0.0), "cliprange": np.float32(0.2),
-                                         "cliprange_vf": np.float32(-1.0)})
+        self._train_update(batch, plan, np.array([0.0, 0.2, -1.0], np.float32))
         for variable, value in saved:
             variable.assign(value)
 
@@ -386,24 +395,22 @@ class PPO2(ActorCriticRLModel):
         n_samples, n_rows = len(returns), len(minibatch_indices)
         batch = {
             "obs": np.asarray(obs, dtype=input_dtype(self.observation_space)),
-            "returns": np.asarray(returns, np.float32),
             "actions": np.asarray(actions, policy.pdtype.action_dtype),
-            "values": np.asarray(values, np.float32),
-            "neglogpacs": np.asarray(neglogpacs, np.float32),
-            "episode_starts": np.zeros(n_samples, np.float32) if masks is None else np.asarray(masks, np.float32),
+            "vectors": np.stack([returns, values, neglogpacs,
+                                 np.zeros(n_samples) if masks is None else masks]).astype(np.float32),
             "initial_states": policy.zero_state(0) if states is None else np.asarray(states, np.float32),
         }
         plan = MinibatchPlan(np.asarray(minibatch_indices, np.int32),
                              np.zeros((n_rows, 0), np.int32) if minibatch_envs is None
                              else np.asarray(minibatch_envs, np.int32))
-        schedule = {"learning_rate": np.float32(learning_rate), "cliprange": np.float32(cliprange),
-                    "cliprange_vf": np.float32(-1.0 if cliprange_vf is None else cliprange_vf)}
+        schedule = np.array([learning_rate, cliprange, -1.0 if cliprange_vf is None else cliprange_vf], np.float32)
         try:
-            losses = self._train_update(batch, plan, schedule).numpy()
+            losses, parameters = self._train_update(batch, plan, schedule)
         except BaseException:  # Ctrl-C arrives once the update has run: keep the two copies in step
             policy.commit_weights()
             raise
-        if not (np.all(np.isfinite(losses)) and policy.commit_weights()):
+        losses = losses.numpy()
+        if not (np.all(np.isfinite(losses)) and policy.commit_weights(parameters.numpy())):
             self._undo_non_finite_update(losses)
         return losses
 
