@@ -192,8 +192,11 @@ class ProbabilityDistributionType:
 
     def latent_to_params(self, pi_latent: tf.Tensor, vf_latent: tf.Tensor, init_scale: float = 1.0,
                          init_bias: float = 0.0) -> Tuple[object, object]:
-        """Flat distribution parameters and SB2's unused ``q`` head, creating ``pi`` then ``q``."""
+        """Flat distribution parameters and SB2's unused ``q`` head, creating ``pi`` then ``q``
+        (a numpy pass skips ``q``: the variables exist once the TF network is built)."""
         pdparam = self._pi_layer(pi_latent, init_scale, init_bias)
+        if in_numpy_mode():
+            return pdparam, None
         q_values = linear(vf_latent, "q", self._q_units(), init_scale=init_scale, init_bias=init_bias)
         return pdparam, q_values
 

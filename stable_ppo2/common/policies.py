@@ -307,9 +307,10 @@ class ActorCriticPolicy(BasePolicy):
         """
         if not self._built:
             self.build()
-        n_rows = len(obs)
-        state = self.zero_state(n_rows) if state is None else np.asarray(state, np.float32)
-        mask = np.zeros(n_rows, np.float32) if mask is None else np.asarray(mask, np.float32)
+        if self.recurrent or not self._numpy_forward:  # a feed-forward numpy pass reads neither
+            n_rows = len(obs)
+            state = self.zero_state(n_rows) if state is None else np.asarray(state, np.float32)
+            mask = np.zeros(n_rows, np.float32) if mask is None else np.asarray(mask, np.float32)
         if self._numpy_forward:
             pdparam, value, _, new_state = self._network(obs, NumpyBackend(self.keras_model), state, mask)
             return np.asarray(pdparam, np.float32), np.asarray(value, np.float32), new_state

@@ -16,6 +16,7 @@ TF forward pass.
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import warnings
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union, cast
@@ -395,7 +396,7 @@ def conv(input_tensor: Tensor, scope: str, *, n_filters: int, filter_size: Union
 
 def conv_to_fc(input_tensor: Tensor, backend: Optional[Backend] = None) -> Tensor:
     """Flatten all but the batch axis (row-major, as SB2)."""
-    n_features = int(np.prod([int(d) for d in input_tensor.shape[1:]]))
+    n_features = math.prod(int(d) for d in input_tensor.shape[1:])
     return (backend or current_backend()).reshape(input_tensor, (-1, n_features))
 
 
