@@ -530,6 +530,7 @@ def enjoy(args: argparse.Namespace) -> int:
             model = PPO2.load(model_path, verbose=0)
     except Exception as exc:  # any load failure is one line, not a traceback
         raise CLIError(f"cannot load the model {model_path}: {_one_line(exc)}", code=RUNTIME_ERROR) from exc
+    model.set_random_seed(args.seed)  # stochastic actions repeat with the env's seed
 
     wrappers = []
     base_wrapper = env_wrapper_for(env_id, info.get("env_wrapper"), evaluation=True)
@@ -838,7 +839,8 @@ def build_parser() -> argparse.ArgumentParser:
                               help="env id (default: the run's env, or the model file's name)")
     enjoy_parser.add_argument("--episodes", type=int, default=10, metavar="N", help="episodes (default 10)")
     enjoy_parser.add_argument("--deterministic", action="store_true", help="take the most likely actions")
-    enjoy_parser.add_argument("--seed", type=int, default=0, help="env seed (default 0)")
+    enjoy_parser.add_argument("--seed", type=int, default=0,
+                              help="seed of the env and of the stochastic actions (default 0)")
     enjoy_parser.add_argument("--video", metavar="FILE.mp4", help="record the first episode as an mp4")
     enjoy_parser.add_argument("--no-normalize", action="store_true",
                               help="ignore VecNormalize statistics found beside the model")

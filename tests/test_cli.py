@@ -14,7 +14,7 @@ import gymnasium
 import numpy as np
 import pytest
 
-from stable_ppo2 import cli
+from stable_ppo2 import PPO2, cli
 from stable_ppo2.common.schedules import LinearFn
 from stable_ppo2.zoo import envs as zoo_envs
 from stable_ppo2.zoo.envs import EnvError, check_env_id, gymnasium_id
@@ -354,6 +354,19 @@ def test_enjoy_zoo_pkl_files(agent, capsys):
     mean, _std, _episodes = parse_return(out)
     reference = _reference(agent)
     assert abs(mean - reference["mean"]) <= reference["std"] + 1e-6, (mean, reference)
+
+
+def test_enjoy_seed_repeats_stochastic_episodes(tmp_path, capsys):
+    """``enjoy --seed`` seeds the stochastic actions too, even for a file saved without a seed."""
+    model_path = tmp_path / "unseeded.zip"
+    PPO2("MlpPolicy", "CartPole-v1", n_steps=16).save(str(model_path))
+    outputs = []
+    for global_seed in (1, 2):
+        np.random.seed(global_seed)
+        code, out, err = run_cli(["enjoy", model_path, "--env", "CartPole-v1", "--episodes", 5, "--seed", 3], capsys)
+        assert code == 0, err
+        outputs.append(RETURN_LINE.search(out).group(0))
+    assert outputs[0] == outputs[1]
 
 
 def test_enjoy_video(tmp_path, capsys):

@@ -503,6 +503,23 @@ def test_different_seed_different_parameters():
             assert not np.allclose(params[0][name], params[2][name]), name
 
 
+def test_set_random_seed_restarts_stochastic_actions_of_a_loaded_model(tmp_path):
+    """A file saved without a seed: its sampler's seed is drawn at load time, so only
+    ``set_random_seed`` makes stochastic actions repeat (as ``enjoy --seed`` does)."""
+    PPO2("MlpPolicy", "CartPole-v1", **FAST).save(str(tmp_path / "unseeded.zip"))
+    obs = np.random.RandomState(0).randn(8, 4).astype(np.float32)
+    runs = []
+    for global_seed in (1, 2):
+        np.random.seed(global_seed)
+        model = PPO2.load(str(tmp_path / "unseeded.zip"))
+        model.set_random_seed(5)
+        runs.append(np.stack([model.predict(obs)[0] for _ in range(20)]))
+    np.testing.assert_array_equal(runs[0], runs[1])
+    fresh = PPO2("MlpPolicy", "CartPole-v1", seed=5, **FAST)
+    fresh.load_parameters(PPO2.load(str(tmp_path / "unseeded.zip")).get_parameters())
+    np.testing.assert_array_equal(np.stack([fresh.predict(obs)[0] for _ in range(20)]), runs[0])
+
+
 def test_seed_seeds_env_and_action_space():
     first = PPO2("MlpPolicy", "CartPole-v1", seed=3, **FAST)
     second = PPO2("MlpPolicy", "CartPole-v1", seed=3, **FAST)

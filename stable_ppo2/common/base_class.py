@@ -469,6 +469,15 @@ class ActorCriticRLModel(BaseRLModel):
     def get_parameter_list(self) -> List[Any]:
         return list(self.params)
 
+    def set_random_seed(self, seed: Optional[int]) -> None:
+        """As :meth:`BaseRLModel.set_random_seed`, and the policy's action sampling (``predict``
+        and rollouts with stochastic actions) restarts from ``seed``, as a model built with it.
+        Without this a loaded model whose file holds no seed would sample from a seed drawn at
+        load time."""
+        super().set_random_seed(seed)
+        if seed is not None and self.act_model is not None:
+            self.act_model.np_random = np.random.default_rng(seed)
+
     def _prepare_observation(self, observation: np.ndarray):
         space = self.observation_space
         given = type(observation).__name__
