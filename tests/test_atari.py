@@ -337,7 +337,7 @@ def test_image_observations_stay_uint8_until_the_compiled_code():
     assert len(step_dtypes) == 64 // 2 + 2  # + each rollout's bootstrap value
     assert set(step_dtypes) == {np.dtype(np.uint8)}
     assert len(update_dtypes) == 2 and set(update_dtypes) == {np.dtype(np.uint8)}
-    assert tf_forward.input_signature[0].dtype.name == "uint8"
+    assert tf_forward.structured_input_signature[0][0].dtype.name == "uint8"
     assert model._train_update.structured_input_signature[0][0]["obs"].dtype.name == "uint8"
 
 

@@ -35,11 +35,30 @@ def lstm_sequence(x_projected: Tensor, masks: Tensor, cell: Tensor, hidden: Tens
 @tf.custom_gradient
 def _lstm_sequence(x_projected: Tensor, masks: Tensor, cell0: Tensor, hidden0: Tensor, wh: Tensor,
                    bias: Tensor) -> Tuple[Tuple[Tensor, Tensor, Tensor], Callable]:
-    n_steps = tf.shape(x_projected)[0]
     keep = 1.0 - masks
+    # stop_gradient: a tape must not differentiate the compiled loop itself (``backward`` is its gradient)
+    outputs, cell, hidden, saved = _forward(*(tf.stop_gradient(value) for value in (
+        x_projected, keep, cell0, hidden0, wh, bias)))
+    outputs.set_shape(x_projected.shape[:-1].concatenate(hidden0.shape[-1:]))
 
-    def arrays() -> tf.TensorArray:
-        return tf.TensorArray(tf.float32, size=n_steps)
+    def backward(d_outputs: Tensor, d_cell: Tensor, d_hidden: Tensor):
+        d_gates, d_cell0, d_hidden0, d_wh, d_bias = _backward(d_outputs, d_cell, d_hidden, keep, wh, *saved)
+        return d_gates, tf.zeros_like(masks), d_cell0, d_hidden0, d_wh, d_bias
+
+    return (outputs, cell, hidden), backward
+
+
+def _arrays(n_steps: Tensor) -> tf.TensorArray:
+    return tf.TensorArray(tf.float32, size=n_steps)
+
+
+# Both loops are XLA-compiled on their own, so they run as fused loops also inside an update that
+# is not compiled as a whole (CNN-LSTM policies); inside an XLA update they are simply inlined.
+@tf.function(jit_compile=True, autograph=False)
+def _forward(x_projected: Tensor, keep: Tensor, cell0: Tensor, hidden0: Tensor, wh: Tensor, bias: Tensor):
+    """The cell over all steps; also returns what the backward pass needs (gate activations,
+    ``tanh(c)``, and the masked states each step started from)."""
+    n_steps = tf.shape(x_projected)[0]
 
     def forward_step(t, cell, hidden, outputs, gates_seen, tanh_cells, prev_cells, prev_hiddens):
         cell = cell * keep[t]
@@ -55,36 +74,37 @@ def _lstm_sequence(x_projected: Tensor, masks: Tensor, cell0: Tensor, hidden0: T
                 gates_seen.write(t, tf.concat([input_gate, forget_gate, output_gate, candidate], -1)),
                 tanh_cells.write(t, tanh_cell), prev_cells.write(t, cell), prev_hiddens.write(t, hidden))
 
-    _, cell, hidden, outputs, gates_seen, tanh_cells, prev_cells, prev_hiddens = tf.while_loop(
-        lambda t, *_: t < n_steps, forward_step,
-        (tf.constant(0), cell0, hidden0, arrays(), arrays(), arrays(), arrays(), arrays()))
-    outputs, gates_seen, tanh_cells = outputs.stack(), gates_seen.stack(), tanh_cells.stack()
-    outputs.set_shape(x_projected.shape[:-1].concatenate(hidden0.shape[-1:]))
-    prev_cells, prev_hiddens = prev_cells.stack(), prev_hiddens.stack()
+    _, cell, hidden, *arrays = tf.while_loop(
+        lambda t, *_: t < n_steps, forward_step, (tf.constant(0), cell0, hidden0) + tuple(
+            _arrays(n_steps) for _ in range(5)), maximum_iterations=n_steps)
+    outputs, gates_seen, tanh_cells, prev_cells, prev_hiddens = (array.stack() for array in arrays)
+    return outputs, cell, hidden, (gates_seen, tanh_cells, prev_cells, prev_hiddens)
 
-    def backward(d_outputs: Tensor, d_cell: Tensor, d_hidden: Tensor):
-        wh_t = tf.transpose(wh)
 
-        def backward_step(t, d_hidden, d_cell, d_gates_seen):
-            d_hidden = d_hidden + d_outputs[t]
-            input_gate, forget_gate, output_gate, candidate = tf.split(gates_seen[t], 4, axis=-1)
-            tanh_cell = tanh_cells[t]
-            d_cell = d_cell + d_hidden * output_gate * (1.0 - tanh_cell * tanh_cell)
-            d_gates = tf.concat([
-                d_cell * candidate * input_gate * (1.0 - input_gate),
-                d_cell * prev_cells[t] * forget_gate * (1.0 - forget_gate),
-                d_hidden * tanh_cell * output_gate * (1.0 - output_gate),
-                d_cell * input_gate * (1.0 - candidate * candidate)], -1)
-            return (t - 1, tf.matmul(d_gates, wh_t) * keep[t], d_cell * forget_gate * keep[t],
-                    d_gates_seen.write(t, d_gates))
+@tf.function(jit_compile=True, autograph=False)
+def _backward(d_outputs: Tensor, d_cell: Tensor, d_hidden: Tensor, keep: Tensor, wh: Tensor, gates_seen: Tensor,
+              tanh_cells: Tensor, prev_cells: Tensor, prev_hiddens: Tensor):
+    """Backpropagation through time: ``(d x_projected, d cell0, d hidden0, d wh, d bias)``."""
+    n_steps = tf.shape(gates_seen)[0]
+    wh_t = tf.transpose(wh)
 
-        _, d_hidden0, d_cell0, d_gates = tf.while_loop(
-            lambda t, *_: t >= 0, backward_step, (n_steps - 1, d_hidden, d_cell, arrays()))
-        d_gates = d_gates.stack()
-        n_gates = tf.shape(wh)[1]
-        d_gates_flat = tf.reshape(d_gates, (-1, n_gates))
-        d_wh = tf.matmul(tf.reshape(prev_hiddens, (-1, tf.shape(wh)[0])), d_gates_flat, transpose_a=True)
-        d_bias = tf.reduce_sum(d_gates_flat, axis=0)
-        return d_gates, tf.zeros_like(masks), d_cell0, d_hidden0, d_wh, d_bias
+    def backward_step(t, d_hidden, d_cell, d_gates_seen):
+        d_hidden = d_hidden + d_outputs[t]
+        input_gate, forget_gate, output_gate, candidate = tf.split(gates_seen[t], 4, axis=-1)
+        tanh_cell = tanh_cells[t]
+        d_cell = d_cell + d_hidden * output_gate * (1.0 - tanh_cell * tanh_cell)
+        d_gates = tf.concat([
+            d_cell * candidate * input_gate * (1.0 - input_gate),
+            d_cell * prev_cells[t] * forget_gate * (1.0 - forget_gate),
+            d_hidden * tanh_cell * output_gate * (1.0 - output_gate),
+            d_cell * input_gate * (1.0 - candidate * candidate)], -1)
+        return (t - 1, tf.matmul(d_gates, wh_t) * keep[t], d_cell * forget_gate * keep[t],
+                d_gates_seen.write(t, d_gates))
 
-    return (outputs, cell, hidden), backward
+    _, d_hidden0, d_cell0, d_gates = tf.while_loop(
+        lambda t, *_: t >= 0, backward_step, (n_steps - 1, d_hidden, d_cell, _arrays(n_steps)),
+        maximum_iterations=n_steps)
+    d_gates = d_gates.stack()
+    d_gates_flat = tf.reshape(d_gates, (-1, tf.shape(wh)[1]))
+    d_wh = tf.matmul(tf.reshape(prev_hiddens, (-1, tf.shape(wh)[0])), d_gates_flat, transpose_a=True)
+    return d_gates, d_cell0, d_hidden0, d_wh, tf.reduce_sum(d_gates_flat, axis=0)

@@ -261,6 +261,8 @@ class ActorCriticPolicy(BasePolicy):
                 and np.allclose(np_value, tf_value.numpy(), rtol=1e-4, atol=1e-5))
         except NumpyUnsupported:
             self._numpy_forward = False
+        if not self._numpy_forward:  # one TF call per step: skip tf.function's argument binding (~0.4 ms)
+            self._tf_forward = self._tf_forward.get_concrete_function()
         self._built = True
 
     @property

@@ -88,7 +88,8 @@ class Runner(AbstractEnvRunner):
         """The rollout (iterating it gives SB2's 9-tuple), or None if a callback stopped training."""
         n_steps, n_envs = self.n_steps, self.n_envs
         model, env, callback = self.model, self.env, self.callback
-        mb_obs = np.empty((n_steps,) + self.obs.shape, dtype=self.obs.dtype)
+        # env-major from the start: swapping the axes of a large (image) batch afterwards is a slow copy
+        mb_obs = np.empty((n_envs, n_steps) + self.obs.shape[1:], dtype=self.obs.dtype)
         mb_rewards = np.empty((n_steps, n_envs), dtype=np.float32)
         mb_values = np.empty((n_steps, n_envs), dtype=np.float32)
         mb_neglogpacs = np.empty((n_steps, n_envs), dtype=np.float32)
@@ -101,7 +102,7 @@ class Runner(AbstractEnvRunner):
             actions, values, self.states, neglogpacs = model.step(self.obs, self.states, self.dones)
             if mb_actions is None:
                 mb_actions = np.empty((n_steps,) + actions.shape, dtype=actions.dtype)
-            mb_obs[step] = self.obs
+            mb_obs[:, step] = self.obs
             mb_actions[step] = actions
             mb_values[step] = values
             mb_neglogpacs[step] = neglogpacs
@@ -121,7 +122,7 @@ class Runner(AbstractEnvRunner):
         last_values = model.value(self.obs, self.states, self.dones)
         mb_advs = compute_gae(mb_rewards, mb_values, mb_dones, last_values, self.dones, self.gamma, self.lam)
         return RolloutBuffer(
-            obs=swap_and_flatten(mb_obs), returns=swap_and_flatten(mb_advs + mb_values),
+            obs=mb_obs.reshape((n_envs * n_steps,) + mb_obs.shape[2:]), returns=swap_and_flatten(mb_advs + mb_values),
             episode_starts=swap_and_flatten(mb_dones), actions=swap_and_flatten(cast(np.ndarray, mb_actions)),
             values=swap_and_flatten(mb_values), neglogpacs=swap_and_flatten(mb_neglogpacs),
             initial_states=mb_states, true_rewards=swap_and_flatten(mb_rewards), episode_infos=ep_infos)
@@ -342,9 +343,10 @@ class PPO2(ActorCriticRLModel):
         return train_update.get_concrete_function()
 
     def _compile_train_update(self) -> None:
-        """Trace and compile the update now, as SB2 built its graph in the constructor, so the
-        first ``learn`` starts training at full speed. The call runs on a dummy batch of the real
-        shapes with learning rate 0; parameters and Adam's state are restored afterwards."""
+        """Compile the (already traced) update now, as SB2 built its graph in the constructor, so
+        the first ``learn`` starts training at full speed: XLA compiles once per input shape, so
+        the call runs on a dummy batch of exactly the shapes ``learn`` passes, with learning rate 0;
+        parameters and Adam's state are restored afterwards."""
         n_rows = self.noptepochs * self.nminibatches
         plan = MinibatchPlan(
             np.tile(np.arange(self.n_batch // self.nminibatches, dtype=np.int32), (n_rows, 1)),
