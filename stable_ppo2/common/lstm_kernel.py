@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Callable, Tuple
 
-from stable_ppo2.common.tf_util import Tensor, tf
+from stable_ppo2.common.tf_util import USE_XLA, Tensor, tf
 
 __all__ = ["lstm_sequence"]
 
@@ -52,9 +52,10 @@ def _arrays(n_steps: Tensor) -> tf.TensorArray:
     return tf.TensorArray(tf.float32, size=n_steps)
 
 
-# Both loops are XLA-compiled on their own, so they run as fused loops also inside an update that
-# is not compiled as a whole (CNN-LSTM policies); inside an XLA update they are simply inlined.
-@tf.function(jit_compile=True, autograph=False)
+# Both loops are XLA-compiled on their own (unless STABLE_PPO2_XLA=0), so they run as fused loops also
+# inside an update that is not compiled as a whole (CNN-LSTM policies); inside an XLA update they are
+# simply inlined.
+@tf.function(jit_compile=USE_XLA, autograph=False)
 def _forward(x_projected: Tensor, keep: Tensor, cell0: Tensor, hidden0: Tensor, wh: Tensor, bias: Tensor):
     """The cell over all steps; also returns what the backward pass needs (gate activations,
     ``tanh(c)``, and the masked states each step started from)."""
@@ -81,7 +82,7 @@ def _forward(x_projected: Tensor, keep: Tensor, cell0: Tensor, hidden0: Tensor, 
     return outputs, cell, hidden, (gates_seen, tanh_cells, prev_cells, prev_hiddens)
 
 
-@tf.function(jit_compile=True, autograph=False)
+@tf.function(jit_compile=USE_XLA, autograph=False)
 def _backward(d_outputs: Tensor, d_cell: Tensor, d_hidden: Tensor, keep: Tensor, wh: Tensor, gates_seen: Tensor,
               tanh_cells: Tensor, prev_cells: Tensor, prev_hiddens: Tensor):
     """Backpropagation through time: ``(d x_projected, d cell0, d hidden0, d wh, d bias)``."""
