@@ -10,7 +10,9 @@ cliprange lin_0.2) on a DummyVecEnv of Monitor-wrapped envs seeded seed+i, with 
     sb3   ../shared/bench/sb3/ppo_fps.py --config cartpole-zoo --threads 1         (sb3-venv)
 
 Only model.learn() is timed. For each seed the three libraries run back to back (their order rotates
-from seed to seed) so that changes in machine load hit them alike.
+from seed to seed) so that changes in machine load hit them alike. Other configs (--config): the
+zoo's Pendulum setting (pendulum_zoo), SB2's default LSTM setting (lstm) and Atari settings (cnn*).
+Vector-observation configs first print the env floor: random actions through our make_vec_env.
 
     .bench/venv/bin/python benchmarks/bench_ppo2.py --seeds 0 1 --json bench.json
     .bench/venv/bin/python benchmarks/bench_ppo2.py --only ours --timesteps 20000
