@@ -380,8 +380,7 @@ class MultiCategoricalProbabilityDistributionType(ProbabilityDistributionType):
 def _np_gaussian_neglogp(mean: np.ndarray, logstd: np.ndarray, actions: np.ndarray) -> np.ndarray:
     """Negative log-density of a diagonal Gaussian, summed over the last axis (broadcasting)."""
     z = (actions - mean) / np.exp(logstd)
-    return (0.5 * np.sum(np.square(z), axis=-1) + _HALF_LOG_2PI * logstd.shape[-1]
-            + np.sum(logstd, axis=-1))
+    return 0.5 * (z * z).sum(axis=-1) + _HALF_LOG_2PI * logstd.shape[-1] + logstd.sum(axis=-1)
 
 
 class DiagGaussianProbabilityDistributionType(ProbabilityDistributionType):

@@ -15,11 +15,10 @@ TF forward pass.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import warnings
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union, cast
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 
@@ -329,15 +328,24 @@ def current_backend() -> Backend:
     return backend
 
 
-@contextlib.contextmanager
-def using_backend(backend: Backend) -> Iterator[Backend]:
-    """Make ``backend`` the one that helpers called without ``backend=`` use, in this thread only."""
-    previous = getattr(_thread_state, "backend", None)
-    _thread_state.backend = backend
-    try:
-        yield backend
-    finally:
-        _thread_state.backend = previous
+class using_backend:  # noqa: N801  (used as a function: ``with using_backend(backend):``)
+    """Make ``backend`` the one that helpers called without ``backend=`` use, in this thread only.
+
+    A class rather than a generator-based context manager: it runs on every rollout step."""
+
+    __slots__ = ("backend", "previous")
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.previous: Optional[Backend] = None
+
+    def __enter__(self) -> Backend:
+        self.previous = getattr(_thread_state, "backend", None)
+        _thread_state.backend = self.backend
+        return self.backend
+
+    def __exit__(self, *exc_info: object) -> None:
+        _thread_state.backend = self.previous
 
 
 def in_numpy_mode() -> bool:
