@@ -270,8 +270,8 @@ def run_sb2(seed, timesteps, args):
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "sb2.jsonl"
             run_subprocess([str(args.sb2_python), str(args.shared / "bench/sb2/ppo2_fps.py"),
-                            "--config", sb_config(args.config, "sb2"), "--seed", str(seed), "--timesteps", str(timesteps),
-                            "--n-cpu-tf-sess", "1", "--json", str(out)])
+                            "--config", sb_config(args.config, "sb2"), "--seed", str(seed),
+                            "--timesteps", str(timesteps), "--n-cpu-tf-sess", "1", "--json", str(out)])
             r = json.loads(out.read_text().strip().splitlines()[-1])
     return dict(steps=r["collected_timesteps"], build_s=r["build_s"], wall_s=r["learn_wall_s"],
                 cpu_s=r["learn_cpu_s"], train_s=r.get("train_s"), last100_return=r["last100_mean_return"],

@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
-T, H, I, N_IN = 128, 256, 64, 4  # steps, LSTM units, LSTM input (the MLP's width), observation size
+T, H, D_IN, N_OBS = 128, 256, 64, 4  # steps, LSTM units, LSTM input (the MLP's width), observation size
 REPEATS = 50
 
 
@@ -59,9 +59,9 @@ def kernel_floor(tf):
             per_iteration(lambda g: tf.concat([tf.matmul(g, wh_t) * 1e-3] * 4, axis=1), const(1, 4 * H)) * T,
     }
     batched = {
-        "x @ wx (forward, all steps)": (const(T, I), const(I, 4 * H), False, False),
-        "d wx = x^T @ dgates": (const(T, I), const(T, 4 * H), True, False),
-        "d x = dgates @ wx^T": (const(T, 4 * H), const(I, 4 * H), False, True),
+        "x @ wx (forward, all steps)": (const(T, D_IN), const(D_IN, 4 * H), False, False),
+        "d wx = x^T @ dgates": (const(T, D_IN), const(T, 4 * H), True, False),
+        "d x = dgates @ wx^T": (const(T, 4 * H), const(D_IN, 4 * H), False, True),
         "d wh = h^T @ dgates": (const(T, H), const(T, 4 * H), True, False),
     }
     for name, (a, b, transpose_a, transpose_b) in batched.items():
@@ -82,7 +82,8 @@ def matmul_rate(tf):
     def matvecs(h, n):
         return tf.while_loop(lambda k, _: k < n, lambda k, v: (k + 1, tf.matmul(v, wh)[:, :H] * 1e-3),
                              (0, h))[1]
-    per_matvec = (seconds_per_call(matvecs, tf.ones((1, H)), 400) - seconds_per_call(matvecs, tf.ones((1, H)), 200)) / 200
+    h = tf.ones((1, H))
+    per_matvec = (seconds_per_call(matvecs, h, 400) - seconds_per_call(matvecs, h, 200)) / 200
     return gflops, wh.numpy().nbytes / per_matvec / 1e9
 
 
@@ -105,8 +106,8 @@ def measured_step(tf):
 
 def flops_and_bytes():
     recurrent = 2 * T * H * 4 * H  # one [1,256]@[256,1024] per step
-    projection = 2 * T * I * 4 * H
-    mlp = 2 * T * (N_IN * I + I * I)
+    projection = 2 * T * D_IN * 4 * H
+    mlp = 2 * T * (N_OBS * D_IN + D_IN * D_IN)
     return {
         "forward": recurrent + projection + mlp,
         "backward": 2 * recurrent + 2 * projection + 2 * mlp,  # d inputs and d weights
@@ -127,7 +128,7 @@ def main():
     floor = sum(parts.values())
     step, n_steps = measured_step(tf)
     total_flops = counts["forward"] + counts["backward"]
-    print(f"one gradient step: T={T}, batch 1, LSTM {H}, input {I}: {total_flops / 1e6:.0f} MFLOP "
+    print(f"one gradient step: T={T}, batch 1, LSTM {H}, input {D_IN}: {total_flops / 1e6:.0f} MFLOP "
           f"({counts['forward'] / 1e6:.0f} forward), wh streamed {counts['wh bytes streamed'] / 1e6:.0f} MB")
     print(f"this CPU, one thread, XLA: {gflops:.0f} GFLOP/s on a 1024^3 product; the [1,256]@[256,1024] "
           f"matvec streams wh at {matvec_gbs:.0f} GB/s")
