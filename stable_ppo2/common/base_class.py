@@ -476,7 +476,11 @@ class ActorCriticRLModel(BaseRLModel):
         load time."""
         super().set_random_seed(seed)
         if seed is not None and self.act_model is not None:
-            self.act_model.np_random = np.random.default_rng(seed)
+            self._seed_action_sampling(seed)
+
+    def _seed_action_sampling(self, seed: int) -> None:
+        """Restart the generator the policy samples stochastic actions from."""
+        self.act_model.np_random = np.random.default_rng(seed)
 
     def _prepare_observation(self, observation: np.ndarray):
         space = self.observation_space

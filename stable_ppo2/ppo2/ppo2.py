@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numbers
 import time
-from typing import Any, Callable, Dict, List, Optional, Type, Union, cast
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type, Union, cast
 
 import numpy as np
 
@@ -241,8 +241,7 @@ class PPO2(ActorCriticRLModel):
         self.act_model = self.policy(None, self.observation_space, self.action_space, self.n_envs, 1,
                                      None, reuse=False, **self.policy_kwargs)
         self.act_model.build()
-        sampling_seed = self.seed if self.seed is not None else np.random.randint(2 ** 31 - 1)
-        self.act_model.np_random = np.random.default_rng(sampling_seed)
+        self._seed_action_sampling(self.seed if self.seed is not None else np.random.randint(2 ** 31 - 1))
         self.train_model = self.act_model
         self.step = self.act_model.step
         self.proba_step = self.act_model.proba_step
@@ -344,24 +343,24 @@ class PPO2(ActorCriticRLModel):
 
     def _compile_train_update(self) -> None:
         """Compile the (already traced) update now, as SB2 built its graph in the constructor, so
-        the first ``learn`` starts training at full speed: XLA compiles once per input shape, so
-        the call runs on a dummy batch of exactly the shapes ``learn`` passes, with learning rate 0;
-        parameters and Adam's state are restored afterwards."""
+        the first ``learn`` starts training at full speed. XLA compiles once per input shape, so
+        the call runs on a dummy rollout packed by :meth:`_update_inputs`, as ``learn``'s are, with
+        learning rate 0; parameters and Adam's state are restored afterwards."""
+        policy, n_batch = self.act_model, self.n_batch
         n_rows = self.noptepochs * self.nminibatches
-        plan = MinibatchPlan(
-            np.tile(np.arange(self.n_batch // self.nminibatches, dtype=np.int32), (n_rows, 1)),
-            np.tile(np.arange(self._envs_per_minibatch(), dtype=np.int32), (n_rows, 1)))
-        batch = {
-            "obs": np.zeros((self.n_batch,) + input_shape(self.observation_space),
-                            input_dtype(self.observation_space)),
-            "actions": np.zeros((self.n_batch,) + tuple(self.act_model.pdtype.sample_shape()),
-                                self.act_model.pdtype.action_dtype),
-            "vectors": np.zeros((len(BATCH_VECTORS), self.n_batch), np.float32),
-            # the shapes learn() passes (XLA compiles once per shape): no rows for feed-forward policies
-            "initial_states": self.act_model.zero_state(self.n_envs if self.act_model.recurrent else 0),
-        }
+        zeros = np.zeros(n_batch, np.float32)
+        inputs = self._update_inputs(
+            obs=np.zeros((n_batch,) + input_shape(self.observation_space), input_dtype(self.observation_space)),
+            returns=zeros, actions=np.zeros((n_batch,) + tuple(policy.pdtype.sample_shape()),
+                                            policy.pdtype.action_dtype),
+            values=zeros, neglogpacs=zeros,
+            minibatch_indices=np.tile(np.arange(n_batch // self.nminibatches), (n_rows, 1)),
+            learning_rate=0.0, cliprange=0.2, cliprange_vf=None,
+            masks=zeros if policy.recurrent else None,
+            states=policy.zero_state(self.n_envs) if policy.recurrent else None,
+            minibatch_envs=np.tile(np.arange(self._envs_per_minibatch()), (n_rows, 1)) if policy.recurrent else None)
         saved = [(v, v.numpy()) for v in self._trainable + self._optimizer.state_variables()]
-        self._train_update(batch, plan, np.array([0.0, 0.2, -1.0], np.float32))
+        self._train_update(*inputs)
         for variable, value in saved:
             variable.assign(value)
 
@@ -394,20 +393,10 @@ class PPO2(ActorCriticRLModel):
         rollout's initial ``states`` and ``minibatch_envs`` (the envs of each row).
         """
         policy = self.act_model
-        n_samples, n_rows = len(returns), len(minibatch_indices)
-        batch = {
-            "obs": np.asarray(obs, dtype=input_dtype(self.observation_space)),
-            "actions": np.asarray(actions, policy.pdtype.action_dtype),
-            "vectors": np.stack([returns, values, neglogpacs,
-                                 np.zeros(n_samples) if masks is None else masks]).astype(np.float32),
-            "initial_states": policy.zero_state(0) if states is None else np.asarray(states, np.float32),
-        }
-        plan = MinibatchPlan(np.asarray(minibatch_indices, np.int32),
-                             np.zeros((n_rows, 0), np.int32) if minibatch_envs is None
-                             else np.asarray(minibatch_envs, np.int32))
-        schedule = np.array([learning_rate, cliprange, -1.0 if cliprange_vf is None else cliprange_vf], np.float32)
+        inputs = self._update_inputs(obs, returns, actions, values, neglogpacs, minibatch_indices, learning_rate,
+                                     cliprange, cliprange_vf, masks, states, minibatch_envs)
         try:
-            losses, parameters = self._train_update(batch, plan, schedule)
+            losses, parameters = self._train_update(*inputs)
         except BaseException:  # Ctrl-C arrives once the update has run: keep the two copies in step
             policy.commit_weights()
             raise
@@ -415,6 +404,27 @@ class PPO2(ActorCriticRLModel):
         if not (np.all(np.isfinite(losses)) and policy.commit_weights(parameters.numpy())):
             self._undo_non_finite_update(losses)
         return losses
+
+    def _update_inputs(self, obs: np.ndarray, returns: np.ndarray, actions: np.ndarray, values: np.ndarray,
+                       neglogpacs: np.ndarray, minibatch_indices: np.ndarray, learning_rate: float,
+                       cliprange: float, cliprange_vf: Optional[float], masks: Optional[np.ndarray] = None,
+                       states: Optional[np.ndarray] = None, minibatch_envs: Optional[np.ndarray] = None
+                       ) -> Tuple[Dict[str, np.ndarray], MinibatchPlan, np.ndarray]:
+        """``(batch, plan, schedule)`` for the compiled update, with the dtypes and shapes of its
+        signature (feed-forward policies: no initial states, no env rows)."""
+        policy = self.act_model
+        batch = {
+            "obs": np.asarray(obs, dtype=input_dtype(self.observation_space)),
+            "actions": np.asarray(actions, policy.pdtype.action_dtype),
+            "vectors": np.stack([returns, values, neglogpacs,
+                                 np.zeros(len(returns)) if masks is None else masks]).astype(np.float32),
+            "initial_states": policy.zero_state(0) if states is None else np.asarray(states, np.float32),
+        }
+        plan = MinibatchPlan(np.asarray(minibatch_indices, np.int32),
+                             np.zeros((len(minibatch_indices), 0), np.int32) if minibatch_envs is None
+                             else np.asarray(minibatch_envs, np.int32))
+        schedule = np.array([learning_rate, cliprange, -1.0 if cliprange_vf is None else cliprange_vf], np.float32)
+        return batch, plan, schedule
 
     def _undo_non_finite_update(self, losses: np.ndarray) -> None:
         """Restore the parameters from before the update, reset Adam (its moments are poisoned
